@@ -1,0 +1,34 @@
+//! How corrections read: an entry named by a later `EntryCorrected` counts as its latest
+//! correction says (replaced, or gone if entered in error). The entries themselves never change.
+
+use std::collections::HashMap;
+
+use crate::event::{ChildEvent, Correction};
+
+/// The entries of one file as they now count, each with its sequence number (the position of the
+/// original entry, 1-based). `entries[i]` must be the entry with sequence `i + 1`. Corrections
+/// themselves are left out; the latest correction of an entry wins.
+pub fn effective_entries(entries: &[ChildEvent]) -> Vec<(u64, &ChildEvent)> {
+    let mut latest: HashMap<u64, &Correction> = HashMap::new();
+    for entry in entries {
+        if let ChildEvent::EntryCorrected(c) = entry {
+            latest.insert(c.corrects_sequence, &c.correction);
+        }
+    }
+    entries
+        .iter()
+        .zip(1u64..)
+        .filter_map(|(entry, sequence)| {
+            if matches!(entry, ChildEvent::EntryCorrected(_)) {
+                return None;
+            }
+            match latest.get(&sequence) {
+                None => Some((sequence, entry)),
+                Some(Correction::EnteredInError) => None,
+                Some(Correction::Replaced { replacement, .. }) => {
+                    Some((sequence, replacement.as_ref()))
+                }
+            }
+        })
+        .collect()
+}

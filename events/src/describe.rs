@@ -1,0 +1,102 @@
+//! One-line, plain-language summaries of events for timelines and logs. Summaries never include
+//! identifying fields (names, notes, the child's words), so they are safe in any listing.
+
+use crate::event::*;
+
+impl ChildEvent {
+    /// A short description without identifying data, e.g. "referral made: speech therapy".
+    pub fn summary(&self) -> String {
+        use ChildEvent::*;
+        match self {
+            ChildFileOpened(e) => format!(
+                "file opened at {} on a request from {}",
+                e.centre, e.request.source
+            ),
+            InitialAssessmentCompleted(e) => match &e.decision {
+                InitialDecision::Accepted => "initial assessment: request accepted".into(),
+                InitialDecision::Redirected { to } => {
+                    format!("initial assessment: redirected to {to}")
+                }
+                InitialDecision::Waiting => "initial assessment: decision waiting".into(),
+            },
+            AssessmentMeetingHeld(e) => format!(
+                "{} meeting #{} with {} participant(s){}, {} need domain(s) assessed",
+                e.kind,
+                e.meeting_number,
+                e.participants.len(),
+                if e.child_took_part {
+                    " and the child"
+                } else {
+                    ""
+                },
+                e.needs.len()
+            ),
+            ActionPlanAdopted(p) => format!(
+                "action plan v{} adopted with {} goal(s)",
+                p.plan_version,
+                p.goals.len()
+            ),
+            ActionPlanRevised(p) => format!(
+                "action plan revised to v{} with {} goal(s)",
+                p.plan_version,
+                p.goals.len()
+            ),
+            GoalProgressRecorded(e) => format!("goal {} now {}", short(&e.goal_id.0), e.status),
+            ServiceStarted(e) => {
+                format!("service started: {} ({}, {})", e.kind, e.format, e.provider)
+            }
+            ServiceEnded(e) => format!("service {} ended: {}", short(&e.service_id.0), e.reason),
+            ReferralMade(e) => format!("referral made: {}", e.resource),
+            ReferralOutcomeRecorded(e) => format!(
+                "referral {} outcome: {}",
+                short(&e.referral_id.0),
+                e.outcome
+            ),
+            LegalInterventionOpened(e) => {
+                format!("legal intervention opened: {} ({})", e.area, e.kind)
+            }
+            LegalInterventionConcluded(e) => format!(
+                "legal intervention {} concluded: {}",
+                short(&e.matter_id.0),
+                e.outcome
+            ),
+            RightsConcernRaised(e) => format!(
+                "rights concern raised: {} ({})",
+                e.right,
+                e.articles
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            RightsConcernResolved(e) => format!(
+                "rights concern {} resolved: {}",
+                short(&e.concern_id.0),
+                e.resolution
+            ),
+            FamilyContactRecorded(e) => format!("family contact: {} with {}", e.mode, e.with),
+            ConsentGiven(e) => format!("consent given for {} by {}", e.scope, e.given_by),
+            ConsentWithdrawn(e) => format!("consent withdrawn for {}", e.scope),
+            EntryCorrected(e) => match &e.correction {
+                Correction::EnteredInError => format!(
+                    "entry #{} ({}) marked as entered in error",
+                    e.corrects_sequence, e.corrected_event_type
+                ),
+                Correction::Replaced { .. } => format!(
+                    "entry #{} ({}) corrected",
+                    e.corrects_sequence, e.corrected_event_type
+                ),
+            },
+            FileTransferred(e) => {
+                format!("file transferred from {} to {}", e.from_centre, e.to_centre)
+            }
+            FileClosed(e) => format!("file closed: {}", e.reason),
+            FileReopened(e) => format!("file reopened on a request from {}", e.request.source),
+        }
+    }
+}
+
+/// The first block of a uuid: enough to tell items of one file apart in a listing.
+fn short(id: &uuid::Uuid) -> String {
+    id.simple().to_string()[..8].to_string()
+}

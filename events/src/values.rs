@@ -1,0 +1,520 @@
+//! Value types of the child file: the clinical date and the closed vocabularies (need domains,
+//! roles, referral outcomes, legal areas...). Each vocabulary is an enum whose JSON form is a
+//! snake_case word, so stored events and command files read naturally and a typo is an error.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// The date on which something happened in the child's care (clinical time), as opposed to when
+/// it was recorded (record time, set by the database).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClinicalDate(pub NaiveDate);
+
+impl ClinicalDate {
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Self> {
+        NaiveDate::from_ymd_opt(year, month, day).map(Self)
+    }
+
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+
+    /// Whole days from `self` to `later` (negative when `later` is earlier).
+    pub fn days_until(self, later: ClinicalDate) -> i64 {
+        (later.0 - self.0).num_days()
+    }
+
+    pub fn plus_days(self, days: i64) -> Self {
+        Self(self.0 + chrono::Duration::days(days))
+    }
+
+    /// The same day `months` months later, clamped to the month's last day (31 Aug + 6 months is
+    /// 28 or 29 Feb).
+    pub fn plus_months(self, months: u32) -> Self {
+        self.0
+            .checked_add_months(chrono::Months::new(months))
+            .map(Self)
+            .unwrap_or(self)
+    }
+
+    /// Age in whole months on `on` of a child born on `self`.
+    pub fn months_until(self, on: ClinicalDate) -> i32 {
+        let (b, d) = (self.0, on.0);
+        let mut months = (d.year() - b.year()) * 12 + d.month() as i32 - b.month() as i32;
+        if d.day() < b.day() {
+            months -= 1;
+        }
+        months
+    }
+}
+
+impl fmt::Display for ClinicalDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.format("%Y-%m-%d").fmt(f)
+    }
+}
+
+impl std::str::FromStr for ClinicalDate {
+    type Err = chrono::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map(Self)
+    }
+}
+
+/// Declares a closed vocabulary: a fieldless enum, its snake_case JSON words, `ALL` (for pickers,
+/// generators and help texts) and `Display` in plain words.
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The JSON word for this value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.as_str().replace('_', " "))
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// Domains of a child's developmental needs (a default list; DOMAIN.md).
+    NeedDomain {
+        PhysicalHealth = "physical_health",
+        /// Language, cognition, motor skills.
+        Development = "development",
+        EmotionalWellbeing = "emotional_wellbeing",
+        FamilyRelationships = "family_relationships",
+        SchoolLearning = "school_learning",
+        /// Housing, food, income.
+        LivingConditions = "living_conditions",
+        SafetyProtection = "safety_protection",
+        RightsLegal = "rights_legal",
+        SocialParticipation = "social_participation",
+    }
+);
+
+vocabulary!(
+    /// How pressing a need is, as judged at a meeting. Ordered: a lower level at a later meeting
+    /// is an improvement.
+    NeedLevel {
+        NoConcern = "no_concern",
+        Mild = "mild",
+        Moderate = "moderate",
+        Severe = "severe",
+    }
+);
+
+vocabulary!(
+    /// Who made the request for the child.
+    ReferralSource {
+        School = "school",
+        YouthProtection = "youth_protection",
+        HealthSocialServices = "health_social_services",
+        Daycare = "daycare",
+        CommunityOrganisation = "community_organisation",
+        Physician = "physician",
+        Family = "family",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// The role of a member of staff or volunteer who records entries.
+    StaffRole {
+        Doctor = "doctor",
+        SocialWorker = "social_worker",
+        Psychoeducator = "psychoeducator",
+        Nurse = "nurse",
+        LegalAdvisor = "legal_advisor",
+        Mediator = "mediator",
+        SpecialEducator = "special_educator",
+        ArtTherapist = "art_therapist",
+        MusicTherapist = "music_therapist",
+        SpeechTherapist = "speech_therapist",
+        OccupationalTherapist = "occupational_therapist",
+        Neuropsychologist = "neuropsychologist",
+        ChildPsychiatrist = "child_psychiatrist",
+        Coordinator = "coordinator",
+        Volunteer = "volunteer",
+    }
+);
+
+vocabulary!(
+    /// The role in which someone other than the child took part in a meeting.
+    ParticipantRole {
+        Parent = "parent",
+        Guardian = "guardian",
+        Sibling = "sibling",
+        ExtendedFamily = "extended_family",
+        FosterFamily = "foster_family",
+        SignificantAdult = "significant_adult",
+        Doctor = "doctor",
+        SocialWorker = "social_worker",
+        Psychoeducator = "psychoeducator",
+        Nurse = "nurse",
+        LegalAdvisor = "legal_advisor",
+        Mediator = "mediator",
+        SpecialEducator = "special_educator",
+        Therapist = "therapist",
+        SchoolStaff = "school_staff",
+        YouthProtection = "youth_protection",
+        HealthSocialServices = "health_social_services",
+        DaycareStaff = "daycare_staff",
+        CommunityWorker = "community_worker",
+        Volunteer = "volunteer",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// Whose strength a meeting noted.
+    StrengthHolder {
+        Child = "child",
+        Family = "family",
+        Community = "community",
+    }
+);
+
+vocabulary!(
+    /// Whether a meeting is the first one or a reassessment.
+    MeetingKind {
+        Initial = "initial",
+        Reassessment = "reassessment",
+    }
+);
+
+vocabulary!(
+    /// Who answers for a goal of the action plan.
+    ResponsibleParty {
+        Child = "child",
+        Family = "family",
+        CentreTeam = "centre_team",
+        Doctor = "doctor",
+        SocialWorker = "social_worker",
+        LegalAdvisor = "legal_advisor",
+        School = "school",
+        PartnerOrganisation = "partner_organisation",
+    }
+);
+
+vocabulary!(
+    /// Where a goal stands.
+    GoalStatus {
+        NotStarted = "not_started",
+        InProgress = "in_progress",
+        PartiallyAchieved = "partially_achieved",
+        Achieved = "achieved",
+        NotAchieved = "not_achieved",
+        Abandoned = "abandoned",
+    }
+);
+
+vocabulary!(
+    /// Services and activities offered by the centre or its partners.
+    ServiceKind {
+        MedicalFollowUp = "medical_follow_up",
+        MobileClinic = "mobile_clinic",
+        PsychosocialFollowUp = "psychosocial_follow_up",
+        EducationalFollowUp = "educational_follow_up",
+        ArtTherapy = "art_therapy",
+        MusicTherapy = "music_therapy",
+        Zootherapy = "zootherapy",
+        InterventionGroup = "intervention_group",
+        HomeworkTutoring = "homework_tutoring",
+        Mentoring = "mentoring",
+        SportsAndArt = "sports_and_art",
+        Outings = "outings",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// Individual or group delivery of a service.
+    ServiceFormat {
+        Individual = "individual",
+        Group = "group",
+    }
+);
+
+vocabulary!(
+    /// Who delivers a service.
+    ServiceProvider {
+        Centre = "centre",
+        Partner = "partner",
+    }
+);
+
+vocabulary!(
+    /// Why a service ended.
+    ServiceEndReason {
+        Completed = "completed",
+        NoLongerNeeded = "no_longer_needed",
+        FamilyStopped = "family_stopped",
+        Moved = "moved",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// External resources a child is referred to.
+    ExternalResource {
+        Dentistry = "dentistry",
+        Optometry = "optometry",
+        Audiology = "audiology",
+        SpeechTherapy = "speech_therapy",
+        OccupationalTherapy = "occupational_therapy",
+        Physiotherapy = "physiotherapy",
+        ChildPsychiatry = "child_psychiatry",
+        Neuropsychology = "neuropsychology",
+        Psychology = "psychology",
+        SpecialistMedicine = "specialist_medicine",
+        LegalAid = "legal_aid",
+        SocialServices = "social_services",
+        FoodAid = "food_aid",
+        HousingSupport = "housing_support",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// What became of an external referral. `Waiting` is interim; the others are final.
+    ReferralOutcome {
+        Seen = "seen",
+        Waiting = "waiting",
+        Refused = "refused",
+        NoShow = "no_show",
+        Lost = "lost",
+    }
+);
+
+impl ReferralOutcome {
+    /// A final outcome closes the referral; only one may be recorded.
+    pub fn is_final(self) -> bool {
+        self != ReferralOutcome::Waiting
+    }
+}
+
+vocabulary!(
+    /// Areas of law named in the CSP texts.
+    LegalArea {
+        LandlordTenant = "landlord_tenant",
+        Family = "family",
+        YouthProtection = "youth_protection",
+        Immigration = "immigration",
+        RightToInformation = "right_to_information",
+        RightToEducation = "right_to_education",
+        HealthSocialServices = "health_social_services",
+        LabourEmployment = "labour_employment",
+        HumanRights = "human_rights",
+        CivilRights = "civil_rights",
+    }
+);
+
+vocabulary!(
+    /// How the legal advisor intervenes; non-adversarial ways first.
+    LegalInterventionKind {
+        Advice = "advice",
+        Negotiation = "negotiation",
+        Mediation = "mediation",
+        Accompaniment = "accompaniment",
+        Representation = "representation",
+    }
+);
+
+vocabulary!(
+    /// How a legal intervention ended.
+    LegalOutcome {
+        Resolved = "resolved",
+        PartiallyResolved = "partially_resolved",
+        Unresolved = "unresolved",
+        ReferredElsewhere = "referred_elsewhere",
+        Withdrawn = "withdrawn",
+    }
+);
+
+vocabulary!(
+    /// The right a concern is about.
+    ChildRight {
+        Education = "education",
+        Health = "health",
+        StandardOfLiving = "standard_of_living",
+        Protection = "protection",
+        FamilyEnvironment = "family_environment",
+        PlayAndLeisure = "play_and_leisure",
+        ToBeHeard = "to_be_heard",
+        NonDiscrimination = "non_discrimination",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// How a rights concern was settled.
+    RightsResolution {
+        Resolved = "resolved",
+        PartiallyResolved = "partially_resolved",
+        Unresolved = "unresolved",
+        Escalated = "escalated",
+    }
+);
+
+vocabulary!(
+    /// How the centre was in touch with the family.
+    ContactMode {
+        InPerson = "in_person",
+        Phone = "phone",
+        HomeVisit = "home_visit",
+        Message = "message",
+        AtActivity = "at_activity",
+    }
+);
+
+vocabulary!(
+    /// Who the centre was in touch with.
+    ContactWith {
+        Child = "child",
+        ParentOrGuardian = "parent_or_guardian",
+        WholeFamily = "whole_family",
+        SignificantAdult = "significant_adult",
+    }
+);
+
+vocabulary!(
+    /// What a consent covers.
+    ConsentScope {
+        InformationSharing = "information_sharing",
+        Research = "research",
+    }
+);
+
+vocabulary!(
+    /// Who gave a consent.
+    ConsentGiver {
+        Parent = "parent",
+        LegalGuardian = "legal_guardian",
+        Child = "child",
+    }
+);
+
+vocabulary!(
+    /// Why a period of care ended.
+    ClosureReason {
+        GoalsMet = "goals_met",
+        MovedOutOfTerritory = "moved_out_of_territory",
+        AgedOut = "aged_out",
+        FamilyWithdrew = "family_withdrew",
+        Redirected = "redirected",
+        Other = "other",
+    }
+);
+
+/// An article of the UN Convention on the Rights of the Child (1 to 54).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct ConventionArticle(u8);
+
+impl ConventionArticle {
+    pub const LAST: u8 = 54;
+
+    pub fn new(article: u8) -> Result<Self, ArticleOutOfRange> {
+        if (1..=Self::LAST).contains(&article) {
+            Ok(Self(article))
+        } else {
+            Err(ArticleOutOfRange(article))
+        }
+    }
+
+    pub fn number(self) -> u8 {
+        self.0
+    }
+}
+
+/// A Convention article number outside 1 to 54.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the Convention on the Rights of the Child has articles 1 to 54, got article {0}")]
+pub struct ArticleOutOfRange(pub u8);
+
+impl TryFrom<u8> for ConventionArticle {
+    type Error = ArticleOutOfRange;
+    fn try_from(value: u8) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<ConventionArticle> for u8 {
+    fn from(article: ConventionArticle) -> u8 {
+        article.0
+    }
+}
+
+impl fmt::Display for ConventionArticle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "art. {}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_words_round_trip_and_reject_typos() {
+        for domain in NeedDomain::ALL {
+            let json = serde_json::to_string(domain).unwrap();
+            assert_eq!(json, format!("\"{}\"", domain.as_str()));
+            assert_eq!(&serde_json::from_str::<NeedDomain>(&json).unwrap(), domain);
+        }
+        let err = serde_json::from_str::<NeedDomain>("\"schol_learning\"").unwrap_err();
+        assert!(err.to_string().contains("expected one of"), "{err}");
+    }
+
+    #[test]
+    fn convention_articles_are_1_to_54() {
+        assert!(serde_json::from_str::<ConventionArticle>("28").is_ok());
+        let err = serde_json::from_str::<ConventionArticle>("55").unwrap_err();
+        assert!(err.to_string().contains("articles 1 to 54"), "{err}");
+        assert!(ConventionArticle::new(0).is_err());
+    }
+
+    #[test]
+    fn only_waiting_is_an_interim_referral_outcome() {
+        let interim: Vec<_> = ReferralOutcome::ALL
+            .iter()
+            .filter(|o| !o.is_final())
+            .collect();
+        assert_eq!(interim, vec![&ReferralOutcome::Waiting]);
+    }
+
+    #[test]
+    fn ages_count_whole_months() {
+        let born = ClinicalDate::from_ymd(2018, 5, 31).unwrap();
+        assert_eq!(
+            born.months_until(ClinicalDate::from_ymd(2019, 5, 30).unwrap()),
+            11
+        );
+        assert_eq!(
+            born.months_until(ClinicalDate::from_ymd(2019, 5, 31).unwrap()),
+            12
+        );
+        assert_eq!(
+            ClinicalDate::from_ymd(2024, 8, 31).unwrap().plus_months(6),
+            ClinicalDate::from_ymd(2025, 2, 28).unwrap()
+        );
+    }
+}

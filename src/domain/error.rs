@@ -1,0 +1,157 @@
+//! Why the file refused an entry. Each message says what is wrong and what is expected, in words a
+//! clinician can act on.
+
+use lifecourse_events::*;
+
+use super::state::Stage;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChildFileError {
+    #[error("no file is open for this child: the first entry must be open_file")]
+    NoFile,
+    #[error("this child's file was already opened on {opened_on}; a new request for a closed file is recorded with reopen_file")]
+    AlreadyOpened { opened_on: ClinicalDate },
+    #[error("{what} is dated {date}, which is in the future (today is {today}); record it on or after the day it happens")]
+    DateInFuture {
+        what: &'static str,
+        date: ClinicalDate,
+        today: ClinicalDate,
+    },
+    #[error("{what} is dated {date}, before the child's birth on {birth_date}; check the date")]
+    DateBeforeBirth {
+        what: &'static str,
+        date: ClinicalDate,
+        birth_date: ClinicalDate,
+    },
+    #[error("{what} is dated {date}, before {earlier_what} on {earlier_date}; it must be on or after that date")]
+    OutOfOrder {
+        what: &'static str,
+        date: ClinicalDate,
+        earlier_what: &'static str,
+        earlier_date: ClinicalDate,
+    },
+    #[error("the file was closed on {closed_on}: a closed file accepts only reopen_file, correct_entry, give_consent and withdraw_consent, not {attempted}")]
+    FileIsClosed {
+        closed_on: ClinicalDate,
+        attempted: &'static str,
+    },
+    #[error("the file is open; only a closed file can be reopened")]
+    FileNotClosed,
+    #[error("the request was already assessed ({decision}); a new initial assessment needs a new request (reopen_file)")]
+    AlreadyAssessed { decision: &'static str },
+    #[error("{attempted} needs an accepted request, but the request is {stage}; record complete_initial_assessment with decision \"accepted\" first")]
+    NotAccepted {
+        attempted: &'static str,
+        stage: Stage,
+    },
+    #[error(
+        "redirected requests must name where the child was redirected (decision.redirected.to)"
+    )]
+    RedirectedNowhere,
+    #[error("a meeting needs at least one participant besides the child")]
+    NoParticipants,
+    #[error("a meeting must assess at least one need domain")]
+    NoNeedsAssessed,
+    #[error("need domain {domain} is assessed twice in one meeting; give each domain once")]
+    DuplicateNeedDomain { domain: NeedDomain },
+    #[error("this would be meeting #{given} as a {given_kind} meeting, but the file expects meeting #{expected} as a {expected_kind} meeting")]
+    MeetingNumbering {
+        given: u32,
+        given_kind: MeetingKind,
+        expected: u32,
+        expected_kind: MeetingKind,
+    },
+    #[error("no action plan can be adopted before an assessment meeting (request received {request_on}, no meeting held since)")]
+    NoMeetingYet { request_on: ClinicalDate },
+    #[error("action plan v{version} is already in force; change it with revise_action_plan")]
+    PlanAlreadyInForce { version: u32 },
+    #[error("there is no action plan in force to {attempted}; adopt one with adopt_action_plan after a meeting")]
+    NoPlanInForce { attempted: &'static str },
+    #[error("this would be plan v{given} following meeting #{given_meeting}, but the file expects v{expected} following meeting #{expected_meeting}")]
+    PlanNumbering {
+        given: u32,
+        given_meeting: u32,
+        expected: u32,
+        expected_meeting: u32,
+    },
+    #[error("an action plan needs at least one goal")]
+    PlanWithoutGoals,
+    #[error("goal {goal} appears twice in the plan; give each goal once")]
+    DuplicateGoal { goal: GoalId },
+    #[error("goal {goal} was used in an earlier plan and is not in the plan in force; a new goal needs a new goal_id")]
+    GoalIdReused { goal: GoalId },
+    #[error("goal {goal} has target date {target_on}, before the plan's date {plan_on}; a new goal's target must be on or after the plan's date")]
+    TargetBeforePlan {
+        goal: GoalId,
+        target_on: ClinicalDate,
+        plan_on: ClinicalDate,
+    },
+    #[error("the next reassessment ({next}) must be after the plan's date ({plan_on})")]
+    ReassessmentNotAfterPlan {
+        next: ClinicalDate,
+        plan_on: ClinicalDate,
+    },
+    #[error(
+        "goal {goal} is not in the action plan in force (v{plan_version}); its goals are: {known}"
+    )]
+    UnknownGoal {
+        goal: GoalId,
+        plan_version: u32,
+        known: String,
+    },
+    #[error("{kind} {id} is already recorded in this file; a new one needs a new id")]
+    DuplicateId { kind: &'static str, id: String },
+    #[error("no {kind} {id} in this file{known}")]
+    UnknownItem {
+        kind: &'static str,
+        id: String,
+        known: String,
+    },
+    #[error("{kind} {id} was already {state} on {on}")]
+    AlreadyFinished {
+        kind: &'static str,
+        id: String,
+        state: String,
+        on: ClinicalDate,
+    },
+    #[error("the expected outcome date {expected} is before the referral date {made_on}")]
+    ExpectedBeforeReferral {
+        expected: ClinicalDate,
+        made_on: ClinicalDate,
+    },
+    #[error("a rights concern must name at least one article of the Convention on the Rights of the Child")]
+    NoArticles,
+    #[error("article {article} is named twice; name each article once")]
+    DuplicateArticle { article: u8 },
+    #[error("consent for {scope} is already given (since {since}); withdraw it first to record a new one")]
+    ConsentAlreadyGiven {
+        scope: ConsentScope,
+        since: ClinicalDate,
+    },
+    #[error("there is no consent for {scope} in force to withdraw")]
+    NoConsentToWithdraw { scope: ConsentScope },
+    #[error("the file is already at centre {centre}; a transfer must name another centre")]
+    SameCentre { centre: CentreId },
+    #[error("the transfer must leave the file's current centre {expected}, not {given}")]
+    TransferFromWrongCentre { expected: CentreId, given: CentreId },
+    #[error("a correction must give a reason")]
+    CorrectionWithoutReason,
+    #[error("there is no entry #{sequence} to correct; this file has entries #1 to #{last}")]
+    UnknownEntry { sequence: u64, last: u64 },
+    #[error("entry #{sequence} is itself a correction and cannot be corrected; correct entry #{target} again instead")]
+    CorrectionOfCorrection { sequence: u64, target: u64 },
+    #[error("entry #{sequence} is a {actual}, not a {given}; a replacement must be of the same type as the entry it corrects")]
+    WrongCorrectionType {
+        sequence: u64,
+        actual: String,
+        given: String,
+    },
+    #[error("the replacement is identical to entry #{sequence} as it stands; nothing to correct")]
+    CorrectionChangesNothing { sequence: u64 },
+    #[error("this correction would make entry #{sequence} ({event_type}) invalid: {problem}")]
+    CorrectionBreaksHistory {
+        sequence: u64,
+        event_type: &'static str,
+        problem: Box<ChildFileError>,
+    },
+}

@@ -1,0 +1,461 @@
+//! The file's lifecycle rules, stated over events: may this entry follow the file as it stands?
+//! Commands become events first (`ChildFile::decide`) and are then admitted here, so the same rules
+//! also re-check a history that a correction would change.
+
+use lifecourse_events::*;
+
+use super::error::ChildFileError as E;
+use super::state::{FileState, Item, Stage};
+
+type Result<T = ()> = std::result::Result<T, E>;
+
+/// Plain-language name of an entry, for error messages.
+pub fn label(event: &ChildEvent) -> &'static str {
+    use ChildEvent::*;
+    match event {
+        ChildFileOpened(_) => "the file opening",
+        InitialAssessmentCompleted(_) => "the initial assessment",
+        AssessmentMeetingHeld(_) => "the meeting",
+        ActionPlanAdopted(_) => "the action plan",
+        ActionPlanRevised(_) => "the plan revision",
+        GoalProgressRecorded(_) => "the goal progress",
+        ServiceStarted(_) => "the service start",
+        ServiceEnded(_) => "the service end",
+        ReferralMade(_) => "the referral",
+        ReferralOutcomeRecorded(_) => "the referral outcome",
+        LegalInterventionOpened(_) => "the legal intervention",
+        LegalInterventionConcluded(_) => "the legal conclusion",
+        RightsConcernRaised(_) => "the rights concern",
+        RightsConcernResolved(_) => "the rights resolution",
+        FamilyContactRecorded(_) => "the family contact",
+        ConsentGiven(_) => "the consent",
+        ConsentWithdrawn(_) => "the consent withdrawal",
+        EntryCorrected(_) => "the correction",
+        FileTransferred(_) => "the transfer",
+        FileClosed(_) => "the closure",
+        FileReopened(_) => "the reopening",
+    }
+}
+
+/// Checks that `event` may be the next entry of a file in `state`. Corrections are checked by
+/// `ChildFile`, which knows the entries they point at.
+pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Result {
+    use ChildEvent::*;
+    let what = label(event);
+    match (state.stage, event) {
+        (Stage::NotOpened, ChildFileOpened(_)) => {}
+        (Stage::NotOpened, _) => return Err(E::NoFile),
+        (_, ChildFileOpened(_)) => {
+            return Err(E::AlreadyOpened {
+                opened_on: state.opened_on.unwrap_or(event.occurred_on()),
+            })
+        }
+        (
+            Stage::Closed,
+            FileReopened(_) | ConsentGiven(_) | ConsentWithdrawn(_) | EntryCorrected(_),
+        ) => {}
+        (Stage::Closed, _) => {
+            return Err(E::FileIsClosed {
+                closed_on: state.closed_on.unwrap_or(event.occurred_on()),
+                attempted: what,
+            })
+        }
+        _ => {}
+    }
+    check_dates(state, event, today)?;
+
+    match event {
+        ChildFileOpened(e) => {
+            let birth = *e.child.birth_date.expose();
+            if birth > today {
+                return Err(E::DateInFuture {
+                    what: "the date of birth",
+                    date: birth,
+                    today,
+                });
+            }
+            Ok(())
+        }
+        InitialAssessmentCompleted(e) => initial_assessment(state, e),
+        AssessmentMeetingHeld(e) => meeting(state, e),
+        ActionPlanAdopted(p) => plan(state, p, false),
+        ActionPlanRevised(p) => plan(state, p, true),
+        GoalProgressRecorded(e) => {
+            accepted(state, what)?;
+            let plan = state.plan.as_ref().ok_or(E::NoPlanInForce {
+                attempted: "record progress against",
+            })?;
+            known_goals(plan.version, &plan.goals, [e.goal_id])
+        }
+        ServiceStarted(e) => {
+            accepted(state, what)?;
+            fresh(&state.services, &e.service_id, "service")?;
+            match &state.plan {
+                Some(plan) => {
+                    known_goals(plan.version, &plan.goals, e.linked_goals.iter().copied())
+                }
+                None if e.linked_goals.is_empty() => Ok(()),
+                None => Err(E::NoPlanInForce {
+                    attempted: "link a service to",
+                }),
+            }
+        }
+        ServiceEnded(e) => {
+            let item = open_item(&state.services, &e.service_id, "service")?;
+            after(e.occurred_on, what, item.began_on, "the service start")
+        }
+        ReferralMade(e) => {
+            accepted(state, what)?;
+            fresh(&state.referrals, &e.referral_id, "referral")?;
+            match e.expected_outcome_by {
+                Some(expected) if expected < e.occurred_on => Err(E::ExpectedBeforeReferral {
+                    expected,
+                    made_on: e.occurred_on,
+                }),
+                _ => Ok(()),
+            }
+        }
+        ReferralOutcomeRecorded(e) => {
+            let item = open_item(&state.referrals, &e.referral_id, "referral")?;
+            after(e.occurred_on, what, item.began_on, "the referral")
+        }
+        LegalInterventionOpened(e) => {
+            accepted(state, what)?;
+            fresh(&state.legal_matters, &e.matter_id, "legal intervention")
+        }
+        LegalInterventionConcluded(e) => {
+            let item = open_item(&state.legal_matters, &e.matter_id, "legal intervention")?;
+            after(e.occurred_on, what, item.began_on, "the legal intervention")
+        }
+        RightsConcernRaised(e) => {
+            accepted(state, what)?;
+            fresh(&state.rights_concerns, &e.concern_id, "rights concern")?;
+            articles(&e.articles)
+        }
+        RightsConcernResolved(e) => {
+            let item = open_item(&state.rights_concerns, &e.concern_id, "rights concern")?;
+            after(e.occurred_on, what, item.began_on, "the rights concern")
+        }
+        FamilyContactRecorded(_) => Ok(()),
+        ConsentGiven(e) => match state.consents.get(&e.scope) {
+            Some(since) => Err(E::ConsentAlreadyGiven {
+                scope: e.scope,
+                since: *since,
+            }),
+            None => Ok(()),
+        },
+        ConsentWithdrawn(e) => match state.consents.get(&e.scope) {
+            Some(since) => after(e.occurred_on, what, *since, "the consent"),
+            None => Err(E::NoConsentToWithdraw { scope: e.scope }),
+        },
+        EntryCorrected(_) => Ok(()),
+        FileTransferred(e) => {
+            let centre = state.centre.clone().ok_or(E::NoFile)?;
+            if e.to_centre == centre {
+                return Err(E::SameCentre { centre });
+            }
+            if e.from_centre != centre {
+                return Err(E::TransferFromWrongCentre {
+                    expected: centre,
+                    given: e.from_centre.clone(),
+                });
+            }
+            Ok(())
+        }
+        FileClosed(_) => Ok(()),
+        FileReopened(e) => match (state.stage, state.closed_on) {
+            (Stage::Closed, Some(closed_on)) => {
+                after(e.occurred_on, what, closed_on, "the closure")
+            }
+            _ => Err(E::FileNotClosed),
+        },
+    }
+}
+
+/// No entry in the future, before the child's birth, or before the file was opened.
+fn check_dates(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Result {
+    let (what, date) = (label(event), event.occurred_on());
+    if date > today {
+        return Err(E::DateInFuture { what, date, today });
+    }
+    let birth_date = match event {
+        ChildEvent::ChildFileOpened(e) => Some(*e.child.birth_date.expose()),
+        _ => state.birth_date,
+    };
+    if let Some(birth_date) = birth_date.filter(|b| date < *b) {
+        return Err(E::DateBeforeBirth {
+            what,
+            date,
+            birth_date,
+        });
+    }
+    if let Some(opened) = state.opened_on {
+        after(date, what, opened, "the file opening")?;
+    }
+    Ok(())
+}
+
+fn after(
+    date: ClinicalDate,
+    what: &'static str,
+    earlier_date: ClinicalDate,
+    earlier_what: &'static str,
+) -> Result {
+    if date < earlier_date {
+        Err(E::OutOfOrder {
+            what,
+            date,
+            earlier_what,
+            earlier_date,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn accepted(state: &FileState, attempted: &'static str) -> Result {
+    if state.stage == Stage::Accepted {
+        Ok(())
+    } else {
+        Err(E::NotAccepted {
+            attempted,
+            stage: state.stage,
+        })
+    }
+}
+
+fn initial_assessment(state: &FileState, e: &InitialAssessmentCompleted) -> Result {
+    match state.stage {
+        Stage::RequestReceived | Stage::DecisionWaiting => {}
+        Stage::Accepted => {
+            return Err(E::AlreadyAssessed {
+                decision: "accepted",
+            })
+        }
+        _ => {
+            return Err(E::AlreadyAssessed {
+                decision: "redirected",
+            })
+        }
+    }
+    if let InitialDecision::Redirected { to } = &e.decision {
+        if to.trim().is_empty() {
+            return Err(E::RedirectedNowhere);
+        }
+    }
+    match state.request_on {
+        Some(request_on) => after(
+            e.occurred_on,
+            "the initial assessment",
+            request_on,
+            "the request",
+        ),
+        None => Ok(()),
+    }
+}
+
+fn meeting(state: &FileState, e: &AssessmentMeetingHeld) -> Result {
+    accepted(state, "an assessment meeting")?;
+    let expected = state.meetings + 1;
+    let expected_kind = if state.meetings == 0 {
+        MeetingKind::Initial
+    } else {
+        MeetingKind::Reassessment
+    };
+    if e.meeting_number != expected || e.kind != expected_kind {
+        return Err(E::MeetingNumbering {
+            given: e.meeting_number,
+            given_kind: e.kind,
+            expected,
+            expected_kind,
+        });
+    }
+    if e.participants.is_empty() {
+        return Err(E::NoParticipants);
+    }
+    if e.needs.is_empty() {
+        return Err(E::NoNeedsAssessed);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for need in &e.needs {
+        if !seen.insert(need.domain) {
+            return Err(E::DuplicateNeedDomain {
+                domain: need.domain,
+            });
+        }
+    }
+    match state.request_on {
+        Some(request_on) => after(e.occurred_on, "the meeting", request_on, "the request"),
+        None => Ok(()),
+    }
+}
+
+fn plan(state: &FileState, p: &ActionPlanVersion, revision: bool) -> Result {
+    let what = if revision {
+        "a plan revision"
+    } else {
+        "an action plan"
+    };
+    accepted(state, what)?;
+    match (&state.plan, revision) {
+        (Some(plan), false) => {
+            return Err(E::PlanAlreadyInForce {
+                version: plan.version,
+            })
+        }
+        (None, true) => {
+            return Err(E::NoPlanInForce {
+                attempted: "revise",
+            })
+        }
+        (None, false) if !state.met_since_request => {
+            return Err(E::NoMeetingYet {
+                request_on: state.request_on.unwrap_or(p.occurred_on),
+            })
+        }
+        _ => {}
+    }
+    if p.plan_version != state.plan_versions + 1 || p.meeting_number != state.meetings {
+        return Err(E::PlanNumbering {
+            given: p.plan_version,
+            given_meeting: p.meeting_number,
+            expected: state.plan_versions + 1,
+            expected_meeting: state.meetings,
+        });
+    }
+    if p.goals.is_empty() {
+        return Err(E::PlanWithoutGoals);
+    }
+    if let Some(last_meeting) = state.last_meeting_on {
+        after(
+            p.occurred_on,
+            label_plan(revision),
+            last_meeting,
+            "the meeting",
+        )?;
+    }
+    if let Some(current) = &state.plan {
+        after(
+            p.occurred_on,
+            "the plan revision",
+            current.adopted_on,
+            "the plan in force",
+        )?;
+    }
+    let carried = state.plan.as_ref().map(|plan| &plan.goals);
+    let mut seen = std::collections::BTreeSet::new();
+    for goal in &p.goals {
+        if !seen.insert(goal.goal_id) {
+            return Err(E::DuplicateGoal { goal: goal.goal_id });
+        }
+        let is_carried = carried.is_some_and(|c| c.contains(&goal.goal_id));
+        if !is_carried && state.goals_ever.contains(&goal.goal_id) {
+            return Err(E::GoalIdReused { goal: goal.goal_id });
+        }
+        if !is_carried && goal.target_on < p.occurred_on {
+            return Err(E::TargetBeforePlan {
+                goal: goal.goal_id,
+                target_on: goal.target_on,
+                plan_on: p.occurred_on,
+            });
+        }
+    }
+    match p.next_reassessment_on {
+        Some(next) if next <= p.occurred_on => Err(E::ReassessmentNotAfterPlan {
+            next,
+            plan_on: p.occurred_on,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn label_plan(revision: bool) -> &'static str {
+    if revision {
+        "the plan revision"
+    } else {
+        "the action plan"
+    }
+}
+
+fn known_goals(
+    plan_version: u32,
+    goals: &std::collections::BTreeSet<GoalId>,
+    wanted: impl IntoIterator<Item = GoalId>,
+) -> Result {
+    for goal in wanted {
+        if !goals.contains(&goal) {
+            return Err(E::UnknownGoal {
+                goal,
+                plan_version,
+                known: goals
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn fresh<K: Ord + ToString>(
+    items: &std::collections::BTreeMap<K, Item>,
+    id: &K,
+    kind: &'static str,
+) -> Result {
+    if items.contains_key(id) {
+        Err(E::DuplicateId {
+            kind,
+            id: id.to_string(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn open_item<'a, K: Ord + ToString>(
+    items: &'a std::collections::BTreeMap<K, Item>,
+    id: &K,
+    kind: &'static str,
+) -> Result<&'a Item> {
+    let item = items.get(id).ok_or_else(|| E::UnknownItem {
+        kind,
+        id: id.to_string(),
+        known: if items.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; known: {}",
+                items
+                    .keys()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    })?;
+    match &item.finished {
+        Some((on, state)) => Err(E::AlreadyFinished {
+            kind,
+            id: id.to_string(),
+            state: state.clone(),
+            on: *on,
+        }),
+        None => Ok(item),
+    }
+}
+
+fn articles(articles: &[ConventionArticle]) -> Result {
+    if articles.is_empty() {
+        return Err(E::NoArticles);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for article in articles {
+        if !seen.insert(article.number()) {
+            return Err(E::DuplicateArticle {
+                article: article.number(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The command path: load a child's stream, answer a retried command from what it stored the first
+//! time, let the `ChildFile` decide, commit through the cqrs-es event store.
+//!
+//! This drives cqrs-es's `EventStore` directly rather than through `CqrsFramework::execute`,
+//! because `execute` neither returns what it stored nor lets the caller see the loaded events'
+//! metadata; with the stream in hand, the idempotency check costs no extra round trip. The steps
+//! are otherwise the framework's own: load, handle, commit. No post-commit queries are dispatched:
+//! read models follow the store through their own checkpointed runner.
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::EventStoreAggregateContext;
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
+use lifecourse_events::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::{ChildFile, ChildFileCommand, ChildFileError, ClinicalCalendar};
+
+/// One command for one child's file, with who is recording it and under which idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRequest {
+    pub child_id: ChildId,
+    pub idempotency_key: IdempotencyKey,
+    pub recorded_by: Recorder,
+    pub reason: Option<Identifying<String>>,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub command: ChildFileCommand,
+}
+
+impl CommandRequest {
+    pub fn new(
+        child_id: ChildId,
+        idempotency_key: IdempotencyKey,
+        recorded_by: Recorder,
+        command: ChildFileCommand,
+    ) -> Self {
+        Self {
+            child_id,
+            idempotency_key,
+            recorded_by,
+            reason: None,
+            correlation_id: None,
+            causation_id: None,
+            command,
+        }
+    }
+
+    /// SHA-256 of the child and the command: what a retry must repeat exactly.
+    pub fn digest(&self) -> String {
+        let bytes = serde_json::to_vec(&(&self.child_id, &self.command))
+            .expect("commands always serialise");
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn metadata(&self) -> RecordingMetadata {
+        RecordingMetadata {
+            idempotency_key: self.idempotency_key.clone(),
+            command_digest: self.digest(),
+            recorded_by: self.recorded_by.clone(),
+            reason: self.reason.clone(),
+            correlation_id: self.correlation_id.unwrap_or_else(Uuid::new_v4),
+            causation_id: self.causation_id,
+        }
+    }
+}
+
+/// What a command stored (or, for a retry, had stored the first time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub child_id: ChildId,
+    pub idempotency_key: IdempotencyKey,
+    pub entries: Vec<RecordedEntry>,
+    /// True when this was a retry and nothing new was stored.
+    pub replayed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEntry {
+    pub sequence: u64,
+    pub event_type: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("refused: {0}")]
+    Rejected(#[from] ChildFileError),
+    #[error("another entry was recorded in child {child_id}'s file at the same moment; nothing was stored: reload the file and send the command again")]
+    Conflict { child_id: ChildId },
+    #[error("idempotency key {key:?} was already used for a different command on child {child_id}'s file; a new command needs a new key")]
+    KeyReused {
+        key: IdempotencyKey,
+        child_id: ChildId,
+    },
+    #[error("the event store failed: {0}")]
+    Storage(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Records one command through a cqrs-es event store.
+#[tracing::instrument(
+    name = "record",
+    skip_all,
+    fields(child = %request.child_id, command = request.command.name(), centre = %request.recorded_by.centre)
+)]
+pub(crate) async fn record<ES>(
+    store: &ES,
+    calendar: ClinicalCalendar,
+    request: CommandRequest,
+) -> Result<Recorded, RecordError>
+where
+    ES: EventStore<ChildFile, AC = EventStoreAggregateContext<ChildFile>>,
+{
+    let child = request.child_id.to_string();
+    let metadata = request.metadata();
+    let stream = store.load_events(&child).await.map_err(storage)?;
+    if let Some(first) = earlier_result(&request, &metadata.command_digest, &stream)? {
+        tracing::info!("retry answered from the first recording");
+        return Ok(first);
+    }
+    let current_sequence = stream.len();
+    let mut aggregate = ChildFile::from_entries(stream.into_iter().map(|e| e.payload.0));
+    let sink = EventSink::default();
+    aggregate
+        .handle(request.command.clone(), &calendar, &sink)
+        .await?;
+    let events = sink.collect().await;
+    let context = EventStoreAggregateContext {
+        aggregate_id: child.clone(),
+        aggregate,
+        current_sequence,
+        current_snapshot: None,
+    };
+    match store.commit(events, context, metadata.to_map()).await {
+        Ok(committed) => {
+            tracing::info!(entries = committed.len(), "recorded");
+            Ok(Recorded {
+                child_id: request.child_id,
+                idempotency_key: request.idempotency_key,
+                entries: committed.iter().map(entry).collect(),
+                replayed: false,
+            })
+        }
+        Err(err) if is_conflict(&err) => {
+            // Whoever wrote first may have been this very command, retried concurrently.
+            let stream = store.load_events(&child).await.map_err(storage)?;
+            match earlier_result(&request, &metadata.command_digest, &stream)? {
+                Some(first) => Ok(first),
+                None => {
+                    tracing::warn!("concurrent write on the same file");
+                    Err(RecordError::Conflict {
+                        child_id: request.child_id,
+                    })
+                }
+            }
+        }
+        Err(err) => Err(storage(err)),
+    }
+}
+
+fn entry(e: &EventEnvelope<ChildFile>) -> RecordedEntry {
+    RecordedEntry {
+        sequence: e.sequence as u64,
+        event_type: e.payload.0.event_type().to_string(),
+    }
+}
+
+/// The first recording of this idempotency key in the stream, if any.
+fn earlier_result(
+    request: &CommandRequest,
+    digest: &str,
+    stream: &[EventEnvelope<ChildFile>],
+) -> Result<Option<Recorded>, RecordError> {
+    let key = request.idempotency_key.as_str();
+    let same_key = |e: &&EventEnvelope<ChildFile>| {
+        e.metadata.get("idempotency_key").map(String::as_str) == Some(key)
+    };
+    let earlier: Vec<_> = stream.iter().filter(same_key).collect();
+    let Some(first) = earlier.first() else {
+        return Ok(None);
+    };
+    if first.metadata.get("command_digest").map(String::as_str) != Some(digest) {
+        return Err(RecordError::KeyReused {
+            key: request.idempotency_key.clone(),
+            child_id: request.child_id,
+        });
+    }
+    Ok(Some(Recorded {
+        child_id: request.child_id,
+        idempotency_key: request.idempotency_key.clone(),
+        entries: earlier.into_iter().map(entry).collect(),
+        replayed: true,
+    }))
+}
+
+/// A second writer of the same sequence. postgres-es reports it as `AggregateConflict`; sqlite-es
+/// only recognises a PRIMARY KEY violation, and on our table the stream's key is a UNIQUE
+/// constraint, so there it arrives as an unexpected unique violation.
+fn is_conflict(err: &AggregateError<ChildFileError>) -> bool {
+    match err {
+        AggregateError::AggregateConflict => true,
+        AggregateError::UnexpectedError(source) => source
+            .downcast_ref::<sqlx::Error>()
+            .and_then(sqlx::Error::as_database_error)
+            .is_some_and(|db| db.kind() == sqlx::error::ErrorKind::UniqueViolation),
+        _ => false,
+    }
+}
+
+fn storage(err: AggregateError<ChildFileError>) -> RecordError {
+    match err {
+        AggregateError::UserError(rejection) => RecordError::Rejected(rejection),
+        AggregateError::AggregateConflict => RecordError::Storage("unexpected conflict".into()),
+        AggregateError::DatabaseConnectionError(e)
+        | AggregateError::DeserializationError(e)
+        | AggregateError::UnexpectedError(e) => RecordError::Storage(e),
+    }
+}

@@ -1,0 +1,215 @@
+//! The event stores: SQLite (the embedded default, one file) and PostgreSQL (production), both
+//! through the cqrs-es repositories of sqlite-es and postgres-es, on tables our migrations extend
+//! with a global position, `recorded_at` and an event id. One `Store` type, chosen by URL, gives
+//! both the same behaviour; all SQL lives in this module and its two backend files.
+
+mod postgres;
+mod sqlite;
+mod upcasting;
+
+use chrono::{DateTime, Utc};
+use lifecourse_events::*;
+use serde::Serialize;
+
+use crate::domain::ClinicalCalendar;
+use crate::recording::{self, CommandRequest, RecordError, Recorded};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use upcasting::CatalogueUpcaster;
+
+/// The default store: a SQLite file in the current directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lifecourse.db";
+
+/// The aggregate type under which child files are stored.
+const AGGREGATE_TYPE: &str = "ChildFile";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "DATABASE_URL must start with sqlite:// (a file) or postgres:// (a server), got {0:?}"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot open the SQLite database {url}: {source}")]
+    SqliteOpen { url: String, source: sqlx::Error },
+    #[error(
+        "cannot reach PostgreSQL at {url}: {source}; is the server running and the URL right?"
+    )]
+    PostgresUnreachable { url: String, source: sqlx::Error },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("entry #{sequence} of child {child} cannot be read: {problem}")]
+    Unreadable {
+        child: String,
+        sequence: i64,
+        problem: String,
+    },
+}
+
+/// How many files and entries a store holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub children: u64,
+    pub events: u64,
+}
+
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Store {
+    /// Connects and applies any pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(SqliteStore::connect(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(PostgresStore::connect(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.migrate().await,
+            Self::Postgres(s) => s.migrate().await,
+        }
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Records one command in a child's file (see `recording`).
+    pub async fn record(
+        &self,
+        calendar: ClinicalCalendar,
+        request: CommandRequest,
+    ) -> Result<Recorded, RecordError> {
+        match self {
+            Self::Sqlite(s) => recording::record(s.event_store(), calendar, request).await,
+            Self::Postgres(s) => recording::record(s.event_store(), calendar, request).await,
+        }
+    }
+
+    /// A child's entries in sequence order, with everything the store added.
+    pub async fn history(&self, child: ChildId) -> Result<Vec<StoredEvent>, StoreError> {
+        let raw = match self {
+            Self::Sqlite(s) => s.history(child).await?,
+            Self::Postgres(s) => s.history(child).await?,
+        };
+        raw.into_iter().map(RawEvent::decode).collect()
+    }
+
+    pub async fn stats(&self) -> Result<StoreStats, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.stats().await,
+            Self::Postgres(s) => s.stats().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// A stored row before decoding; both backends produce it.
+pub(crate) struct RawEvent {
+    pub position: i64,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_id: uuid::Uuid,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RawEvent {
+    /// Reads the payload straight into the current type; only an old schema version takes the
+    /// detour through `serde_json::Value` and the upcasters.
+    pub fn decode(self) -> Result<StoredEvent, StoreError> {
+        let unreadable = |problem: String| StoreError::Unreadable {
+            child: self.aggregate_id.clone(),
+            sequence: self.sequence,
+            problem,
+        };
+        let event: ChildEvent = if upcast::needs_upcast(&self.event_type, &self.event_version) {
+            let stored: serde_json::Value =
+                serde_json::from_str(&self.payload).map_err(|e| unreadable(e.to_string()))?;
+            let current = upcast::upcast_payload(&self.event_type, &self.event_version, stored)
+                .map_err(|e| unreadable(e.to_string()))?;
+            serde_json::from_value(current).map_err(|e| unreadable(e.to_string()))?
+        } else {
+            serde_json::from_str(&self.payload).map_err(|e| unreadable(e.to_string()))?
+        };
+        let metadata: RecordingMetadata =
+            serde_json::from_str(&self.metadata).map_err(|e| unreadable(e.to_string()))?;
+        let child_id = self
+            .aggregate_id
+            .parse::<ChildId>()
+            .map_err(|e| unreadable(e.to_string()))?;
+        Ok(StoredEvent {
+            position: self.position,
+            child_id,
+            sequence: self.sequence as u64,
+            event_id: EventId(self.event_id),
+            event_type: self.event_type,
+            stored_version: self.event_version,
+            recorded_at: self.recorded_at,
+            metadata,
+            event,
+        })
+    }
+}
+
+/// A URL fit for messages and logs: any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/lifecourse"),
+            "postgres://app:***@db:5432/lifecourse"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(redact("sqlite://lifecourse.db"), "sqlite://lifecourse.db");
+    }
+}
