@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod cohort;
 pub mod domain;
+pub mod fixtures;
 pub mod recording;
 pub mod store;
 

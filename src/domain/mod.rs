@@ -266,3 +266,6 @@ fn fold<'a>(entries: impl IntoIterator<Item = &'a ChildEvent>) -> FileState {
     entries.into_iter().for_each(|e| state.apply(e));
     state
 }
+
+#[cfg(test)]
+mod tests;

@@ -65,17 +65,7 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
     check_dates(state, event, today)?;
 
     match event {
-        ChildFileOpened(e) => {
-            let birth = *e.child.birth_date.expose();
-            if birth > today {
-                return Err(E::DateInFuture {
-                    what: "the date of birth",
-                    date: birth,
-                    today,
-                });
-            }
-            Ok(())
-        }
+        ChildFileOpened(_) => Ok(()),
         InitialAssessmentCompleted(e) => initial_assessment(state, e),
         AssessmentMeetingHeld(e) => meeting(state, e),
         ActionPlanAdopted(p) => plan(state, p, false),
@@ -179,7 +169,17 @@ fn check_dates(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Re
         return Err(E::DateInFuture { what, date, today });
     }
     let birth_date = match event {
-        ChildEvent::ChildFileOpened(e) => Some(*e.child.birth_date.expose()),
+        ChildEvent::ChildFileOpened(e) => {
+            let birth = *e.child.birth_date.expose();
+            if birth > today {
+                return Err(E::DateInFuture {
+                    what: "the date of birth",
+                    date: birth,
+                    today,
+                });
+            }
+            Some(birth)
+        }
         _ => state.birth_date,
     };
     if let Some(birth_date) = birth_date.filter(|b| date < *b) {
