@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 use serde::Serialize;
 
-use crate::domain::ClinicalCalendar;
+use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use postgres::PostgresStore;
@@ -40,6 +40,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("cannot load the file: {0}")]
+    Load(String),
     #[error("entry #{sequence} of child {child} cannot be read: {problem}")]
     Unreadable {
         child: String,
@@ -114,6 +116,19 @@ impl Store {
             Self::Postgres(s) => s.history(child).await?,
         };
         raw.into_iter().map(RawEvent::decode).collect()
+    }
+
+    /// A child's file as the command path sees it: loaded through the cqrs-es event store (the
+    /// crates' own read path and upcasters).
+    pub async fn load(&self, child: ChildId) -> Result<ChildFile, StoreError> {
+        use cqrs_es::{AggregateContext, EventStore};
+        let id = child.to_string();
+        let mut context = match self {
+            Self::Sqlite(s) => s.event_store().load_aggregate(&id).await,
+            Self::Postgres(s) => s.event_store().load_aggregate(&id).await,
+        }
+        .map_err(|e| StoreError::Load(e.to_string()))?;
+        Ok(std::mem::take(context.aggregate()))
     }
 
     pub async fn stats(&self) -> Result<StoreStats, StoreError> {

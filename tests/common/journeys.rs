@@ -1,0 +1,253 @@
+//! Random but valid histories for property tests: a proptest strategy of abstract steps, and a
+//! `Journey` that turns each step into a command the file accepts at that point (or skips it when
+//! the step makes no sense there, e.g. an outcome with no open referral).
+
+use cqrs_es::Aggregate;
+use lifecourse::domain::*;
+use lifecourse::fixtures::*;
+use lifecourse_events::*;
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    Contact,
+    Decide(u8),
+    Meeting,
+    Plan(u8),
+    Revise(u8, u8),
+    Progress(u8),
+    StartService(bool),
+    EndService(u8),
+    Referral(bool),
+    Outcome(u8, u8),
+    OpenLegal,
+    ConcludeLegal(u8),
+    RaiseConcern,
+    ResolveConcern(u8),
+    Consent(bool),
+    Withdraw(bool),
+    Correct(u8, bool),
+    Transfer,
+    Close(u8),
+    Reopen,
+}
+
+pub fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => Just(Step::Contact),
+        2 => any::<u8>().prop_map(Step::Decide),
+        2 => Just(Step::Meeting),
+        2 => (1u8..4).prop_map(Step::Plan),
+        1 => (any::<u8>(), 0u8..3).prop_map(|(k, n)| Step::Revise(k, n)),
+        2 => any::<u8>().prop_map(Step::Progress),
+        1 => any::<bool>().prop_map(Step::StartService),
+        1 => any::<u8>().prop_map(Step::EndService),
+        2 => any::<bool>().prop_map(Step::Referral),
+        2 => (any::<u8>(), any::<u8>()).prop_map(|(r, o)| Step::Outcome(r, o)),
+        1 => Just(Step::OpenLegal),
+        1 => any::<u8>().prop_map(Step::ConcludeLegal),
+        1 => Just(Step::RaiseConcern),
+        1 => any::<u8>().prop_map(Step::ResolveConcern),
+        1 => any::<bool>().prop_map(Step::Consent),
+        1 => any::<bool>().prop_map(Step::Withdraw),
+        1 => (any::<u8>(), any::<bool>()).prop_map(|(e, v)| Step::Correct(e, v)),
+        1 => Just(Step::Transfer),
+        1 => any::<u8>().prop_map(Step::Close),
+        1 => Just(Step::Reopen),
+    ]
+}
+
+/// A history: steps, each with the days that pass before it.
+pub fn steps(max: usize) -> impl Strategy<Value = Vec<(Step, u8)>> {
+    prop::collection::vec((step(), 0u8..30), 1..max)
+}
+
+/// One child's file as the journey builds it, in memory.
+pub struct Journey {
+    pub child_id: ChildId,
+    pub file: ChildFile,
+    pub date: ClinicalDate,
+    today: ClinicalDate,
+    next_id: u128,
+}
+
+impl Journey {
+    /// Starts with the file opening and the request's acceptance (the first commands, returned
+    /// with the journey).
+    pub fn open(child_id: ChildId, today: ClinicalDate) -> (Self, Vec<ChildFileCommand>) {
+        let mut journey = Self {
+            child_id,
+            file: ChildFile::default(),
+            date: date("2020-01-06"),
+            today,
+            next_id: 1,
+        };
+        let start = vec![open_file("2020-01-06", "2014-09-15"), accept("2020-01-08")];
+        for command in &start {
+            journey
+                .accept(command.clone())
+                .expect("opening an empty file");
+        }
+        (journey, start)
+    }
+
+    fn accept(&mut self, command: ChildFileCommand) -> Option<ChildFileCommand> {
+        let event = self.file.decide(command.clone(), self.today).ok()?;
+        self.file.apply(ChildFileEvent(event));
+        Some(command)
+    }
+
+    fn id(&mut self) -> uuid::Uuid {
+        self.next_id += 1;
+        uuid::Uuid::from_u128(self.next_id)
+    }
+
+    fn on(&self) -> String {
+        self.date.to_string()
+    }
+
+    fn open_ids<K: Copy + Ord>(items: &std::collections::BTreeMap<K, Item>) -> Vec<K> {
+        items
+            .iter()
+            .filter(|(_, i)| i.finished.is_none())
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// The command for this step, already accepted by the in-memory file, or `None` to skip.
+    pub fn command_for(&mut self, step: &Step, days: u8) -> Option<ChildFileCommand> {
+        self.date = self.date.plus_days(i64::from(days)).min(self.today);
+        let on = self.on();
+        let state = self.file.state().clone();
+        let pick = |n: u8, len: usize| (len > 0).then(|| n as usize % len);
+        let command = match step {
+            Step::Contact => contact(&on),
+            Step::Decide(d) => assess(
+                &on,
+                match d % 4 {
+                    0 => InitialDecision::Waiting,
+                    1 => InitialDecision::Redirected { to: "CLSC".into() },
+                    _ => InitialDecision::Accepted,
+                },
+            ),
+            Step::Meeting => meeting(&on),
+            Step::Plan(n) | Step::Revise(_, n) => {
+                let keep: Vec<GoalId> = match (step, &state.plan) {
+                    (Step::Revise(k, _), Some(plan)) => {
+                        plan.goals.iter().copied().take(*k as usize % 3).collect()
+                    }
+                    _ => vec![],
+                };
+                let target = self.date.plus_days(120).to_string();
+                let mut goals: Vec<Goal> = keep.iter().map(|g| goal(*g, &target)).collect();
+                for _ in 0..(*n).max(1) {
+                    let id = GoalId(self.id());
+                    goals.push(goal(id, &target));
+                }
+                if state.plan.is_some() {
+                    revise_plan(&on, goals)
+                } else {
+                    adopt_plan(&on, goals)
+                }
+            }
+            Step::Progress(g) => {
+                let goals: Vec<_> = state.plan.as_ref()?.goals.iter().copied().collect();
+                let status = GoalStatus::ALL[*g as usize % GoalStatus::ALL.len()];
+                progress(&on, goals[pick(*g, goals.len())?], status)
+            }
+            Step::StartService(linked) => {
+                let goal = state
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.goals.iter().next().copied());
+                let links = if *linked {
+                    goal.into_iter().collect()
+                } else {
+                    vec![]
+                };
+                let id = ServiceId(self.id());
+                start_service(&on, id, links)
+            }
+            Step::EndService(s) => {
+                let open = Self::open_ids(&state.services);
+                end_service(&on, open[pick(*s, open.len())?])
+            }
+            Step::Referral(expected) => {
+                let by = self.date.plus_days(30).to_string();
+                let id = ReferralId(self.id());
+                referral(&on, id, expected.then_some(by.as_str()))
+            }
+            Step::Outcome(r, o) => {
+                let open = Self::open_ids(&state.referrals);
+                let outcome_kind = ReferralOutcome::ALL[*o as usize % ReferralOutcome::ALL.len()];
+                outcome(&on, open[pick(*r, open.len())?], outcome_kind)
+            }
+            Step::OpenLegal => {
+                let id = LegalMatterId(self.id());
+                open_legal(&on, id)
+            }
+            Step::ConcludeLegal(m) => {
+                let open = Self::open_ids(&state.legal_matters);
+                conclude_legal(&on, open[pick(*m, open.len())?])
+            }
+            Step::RaiseConcern => {
+                let id = RightsConcernId(self.id());
+                raise_concern(&on, id, &[24, 28])
+            }
+            Step::ResolveConcern(c) => {
+                let open = Self::open_ids(&state.rights_concerns);
+                resolve_concern(&on, open[pick(*c, open.len())?])
+            }
+            Step::Consent(research) => give_consent(&on, scope(*research)),
+            Step::Withdraw(research) => withdraw_consent(&on, scope(*research)),
+            Step::Correct(e, void) => {
+                let contacts: Vec<(u64, FamilyContactRecorded)> = self
+                    .file
+                    .entries()
+                    .iter()
+                    .zip(1u64..)
+                    .filter_map(|(entry, seq)| match entry {
+                        ChildEvent::FamilyContactRecorded(c) => Some((seq, c.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let (sequence, contact) = contacts[pick(*e, contacts.len())?].clone();
+                let correction = if *void {
+                    CorrectionRequest::EnteredInError
+                } else {
+                    let mode = if contact.mode == ContactMode::Phone {
+                        ContactMode::HomeVisit
+                    } else {
+                        ContactMode::Phone
+                    };
+                    CorrectionRequest::ReplacedBy(Box::new(ChildEvent::FamilyContactRecorded(
+                        FamilyContactRecorded { mode, ..contact },
+                    )))
+                };
+                correct(&on, sequence, correction)
+            }
+            Step::Transfer => {
+                let to = if state.centre.as_ref().map(|c| c.as_str()) == Some("hochelaga") {
+                    "centre-sud"
+                } else {
+                    "hochelaga"
+                };
+                transfer(&on, to)
+            }
+            Step::Close(r) => close(
+                &on,
+                ClosureReason::ALL[*r as usize % ClosureReason::ALL.len()],
+            ),
+            Step::Reopen => reopen(&on),
+        };
+        self.accept(command)
+    }
+}
+
+fn scope(research: bool) -> ConsentScope {
+    if research {
+        ConsentScope::Research
+    } else {
+        ConsentScope::InformationSharing
+    }
+}

@@ -1,0 +1,144 @@
+//! Shared by the integration tests: a fresh store per test — a SQLite file in its own temporary
+//! directory, or a new PostgreSQL database dropped when the test ends — and `on_both_stores!`,
+//! which runs one behaviour suite against both so the stores cannot drift apart.
+#![allow(dead_code)]
+
+pub mod journeys;
+
+use std::ops::Deref;
+
+use lifecourse::fixtures::date;
+use lifecourse::{ClinicalCalendar, Store};
+use sqlx::Connection;
+
+/// The test suites' "today": fixed, so dates in tests never drift into the future.
+pub fn calendar() -> ClinicalCalendar {
+    ClinicalCalendar {
+        today: date("2026-06-30"),
+    }
+}
+
+/// PostgreSQL server used by the tests (its `postgres` database is used to create and drop one
+/// database per test).
+pub fn admin_url() -> String {
+    std::env::var("LIFECOURSE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+pub struct TestStore {
+    pub store: Store,
+    pub url: String,
+    _cleanup: Cleanup,
+}
+
+impl Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+enum Cleanup {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, database: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres {
+            admin_url,
+            database,
+        } = self
+        {
+            let (admin_url, database) = (admin_url.clone(), database.clone());
+            // Drop runs inside the test's runtime, which cannot be blocked on: use a thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                        let _ = sqlx::query(&sql).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A new SQLite file, migrated through the production path.
+pub async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("lifecourse.db").display());
+    let store = Store::open(&url).await.expect("open a fresh SQLite store");
+    TestStore {
+        store,
+        url,
+        _cleanup: Cleanup::Sqlite(dir),
+    }
+}
+
+/// A new PostgreSQL database, migrated through the production path. Fails (never skips) when the
+/// server cannot be reached, saying how to start it.
+pub async fn postgres() -> TestStore {
+    let admin_url = admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin_url}: {e}\n\
+             These tests need a real server. Start the local one with\n  \
+             pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
+             or point LIFECOURSE_TEST_DATABASE_URL at a server where you may create databases."
+            )
+        });
+    let database = format!("lifecourse_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let _ = admin.close().await;
+    let (server, _) = admin_url
+        .rsplit_once('/')
+        .expect("a database URL ends with /DATABASE");
+    let url = format!("{server}/{database}");
+    let cleanup = Cleanup::Postgres {
+        admin_url,
+        database,
+    };
+    let store = Store::open(&url)
+        .await
+        .expect("open a fresh PostgreSQL store");
+    TestStore {
+        store,
+        url,
+        _cleanup: cleanup,
+    }
+}
+
+/// Runs each named `async fn(TestStore)` of the calling file once on a fresh SQLite file and once
+/// on a fresh PostgreSQL database.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::common::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::common::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
