@@ -9,9 +9,20 @@ use serde::{Deserialize, Serialize};
 
 /// The date on which something happened in the child's care (clinical time), as opposed to when
 /// it was recorded (record time, set by the database).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ClinicalDate(pub NaiveDate);
+
+impl<'de> Deserialize<'de> for ClinicalDate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "invalid date {text:?}: expected a calendar date written YYYY-MM-DD, such as 2024-03-02"
+            ))
+        })
+    }
+}
 
 impl ClinicalDate {
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Self> {
@@ -499,6 +510,17 @@ mod tests {
             .filter(|o| !o.is_final())
             .collect();
         assert_eq!(interim, vec![&ReferralOutcome::Waiting]);
+    }
+
+    #[test]
+    fn impossible_dates_are_refused_with_the_expected_format() {
+        let err = serde_json::from_str::<ClinicalDate>("\"2024-02-30\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected a calendar date written YYYY-MM-DD"),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<ClinicalDate>("\"2024-02-29\"").is_ok());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use cqrs_es::persist::PersistedEventStore;
 use lifecourse_events::ChildId;
 use postgres_es::PostgresEventRepository;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
 
 use super::{redact, RawEvent, StoreError, StoreStats, AGGREGATE_TYPE};
 use crate::domain::ChildFile;
@@ -21,15 +21,25 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let unreachable = |source| StoreError::PostgresUnreachable {
+            url: redact(url),
+            source,
+        };
+        let options: PgConnectOptions = url.parse().map_err(unreachable)?;
+        // One direct attempt first: the pool would retry a refused connection until its acquire
+        // timeout, and a user who mistyped the URL deserves an answer at once.
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(unreachable)?
+            .close()
+            .await
+            .map_err(unreachable)?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
             .await
-            .map_err(|source| StoreError::PostgresUnreachable {
-                url: redact(url),
-                source,
-            })?;
+            .map_err(unreachable)?;
         Ok(Self::with_pool(pool))
     }
 
