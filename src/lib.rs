@@ -5,9 +5,11 @@
 
 pub mod cli;
 pub mod cohort;
+pub mod config;
 pub mod domain;
 pub mod fixtures;
 pub mod recording;
+pub mod runner;
 pub mod store;
 
 pub use domain::{ChildFile, ChildFileCommand, ChildFileError, ClinicalCalendar};

@@ -251,7 +251,7 @@ fn migrate_creates_the_schema_once() {
     let first = ws.run(&["migrate"], None);
     assert_ok(&first);
     assert!(
-        stdout(&first).contains("applied 1 migration(s)"),
+        stdout(&first).contains("applied 2 migration(s)"),
         "{}",
         stdout(&first)
     );

@@ -64,7 +64,7 @@ impl ClinicalDate {
 
 impl fmt::Display for ClinicalDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.format("%Y-%m-%d").fmt(f)
+        f.pad(&self.0.format("%Y-%m-%d").to_string())
     }
 }
 
@@ -98,7 +98,7 @@ macro_rules! vocabulary {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.as_str().replace('_', " "))
+                f.pad(&self.as_str().replace('_', " "))
             }
         }
     };

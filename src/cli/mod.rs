@@ -17,7 +17,10 @@ macro_rules! out {
 
 mod demo;
 mod history;
+mod project;
+mod read;
 mod record;
+mod worklist;
 
 use std::process::ExitCode;
 
@@ -43,6 +46,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 
+    /// Configuration file (follow-up thresholds); default: ./lifecourse.toml if present
+    #[arg(long, global = true, env = "LIFECOURSE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +64,24 @@ enum Command {
     Record(record::RecordArgs),
     /// Show a child's entries in order, with who recorded each and when
     History(history::HistoryArgs),
+    /// Show a child's current action plan, services, open referrals and matters
+    Plan(read::PlanArgs),
+    /// Show a child's whole trajectory, optionally as of a date or as recorded at a moment
+    Trajectory(read::TrajectoryArgs),
+    /// List follow-up gaps (expected steps that have not happened) on a date
+    Gaps(worklist::GapsArgs),
+    /// Centre indicators over a period (waits, referral follow-up, reassessments, goals)
+    Indicators(worklist::IndicatorsArgs),
+    /// Bring the read models up to date with the events (and keep following with --follow)
+    Project(project::ProjectArgs),
+    /// Rebuild read models from the first event, then swap them in
+    Rebuild(project::RebuildArgs),
+}
+
+/// What every subcommand works with.
+pub struct Context<'a> {
+    pub store: &'a Store,
+    pub config: crate::config::Config,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -147,9 +172,15 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let config = crate::config::Config::load(cli.config.as_deref())
+        .map_err(|e| Failure::Input(e.to_string()))?;
     let store = Store::connect(&cli.database_url).await?;
     let applied = store.migrate().await?;
     tracing::debug!(store = %redact(&cli.database_url), backend = store.backend(), applied, "store open");
+    let ctx = Context {
+        store: &store,
+        config,
+    };
     let result = match cli.command {
         Command::Migrate => {
             out!(
@@ -161,6 +192,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo(args) => demo::run(&store, &cli.database_url, args).await,
         Command::Record(args) => record::run(&store, args).await,
         Command::History(args) => history::run(&store, args).await,
+        Command::Plan(args) => read::plan(&ctx, args).await,
+        Command::Trajectory(args) => read::trajectory(&ctx, args).await,
+        Command::Gaps(args) => worklist::gaps(&ctx, args).await,
+        Command::Indicators(args) => worklist::indicators_command(&ctx, args).await,
+        Command::Project(args) => project::project(&ctx, args).await,
+        Command::Rebuild(args) => project::rebuild(&ctx, args).await,
     };
     store.close().await;
     result

@@ -6,6 +6,7 @@
 mod postgres;
 mod sqlite;
 mod upcasting;
+mod views;
 
 use chrono::{DateTime, Utc};
 use lifecourse_events::*;
@@ -17,6 +18,7 @@ use crate::recording::{self, CommandRequest, RecordError, Recorded};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
+pub use views::{BatchEvent, Checkpoint, Cursor, ViewRow, ViewTx};
 
 /// The default store: a SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://lifecourse.db";

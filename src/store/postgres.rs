@@ -104,7 +104,7 @@ async fn applied(pool: &PgPool) -> usize {
         .unwrap_or(0) as usize
 }
 
-fn raw_event(row: &PgRow) -> Result<RawEvent, StoreError> {
+pub(super) fn raw_event(row: &PgRow) -> Result<RawEvent, StoreError> {
     Ok(RawEvent {
         position: row.try_get("position")?,
         aggregate_id: row.try_get("aggregate_id")?,

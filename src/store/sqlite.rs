@@ -106,7 +106,7 @@ async fn applied(pool: &SqlitePool) -> usize {
         .unwrap_or(0) as usize
 }
 
-fn raw_event(row: &SqliteRow) -> Result<RawEvent, StoreError> {
+pub(super) fn raw_event(row: &SqliteRow) -> Result<RawEvent, StoreError> {
     let sequence: i64 = row.try_get("sequence")?;
     let aggregate_id: String = row.try_get("aggregate_id")?;
     let unreadable = |problem: String| StoreError::Unreadable {

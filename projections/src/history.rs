@@ -1,0 +1,157 @@
+//! `ChildHistory`: one child's stored events, the input of every per-child read model. Folding is
+//! `apply`, one event at a time in sequence order; an event applied twice is ignored, so a read
+//! model can never count an event twice. The two time axes are filters on it:
+//!
+//! - record time (`known_at`): only what had been recorded by then — corrections included;
+//! - clinical time (`as_of`, on the derived views): only what had happened by then, as known.
+
+use chrono::{DateTime, Utc};
+use lifecourse_events::*;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChildHistory {
+    events: Vec<StoredEvent>,
+}
+
+/// How a later correction changed an entry.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CorrectionMark {
+    /// The sequence number of the `EntryCorrected` entry.
+    pub by_sequence: u64,
+    pub corrected_on: ClinicalDate,
+    pub reason: Identifying<String>,
+    /// True when the entry was entered in error and no longer counts.
+    pub entered_in_error: bool,
+}
+
+/// One entry as it counts now: the stored event, the fact it records after corrections, and the
+/// correction that changed it, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    pub stored: &'a StoredEvent,
+    pub event: &'a ChildEvent,
+}
+
+impl Entry<'_> {
+    pub fn sequence(&self) -> u64 {
+        self.stored.sequence
+    }
+
+    pub fn occurred_on(&self) -> ClinicalDate {
+        self.event.occurred_on()
+    }
+}
+
+impl ChildHistory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn from_events(events: impl IntoIterator<Item = StoredEvent>) -> Self {
+        let mut history = Self::new();
+        for event in events {
+            history.apply_owned(event);
+        }
+        history
+    }
+
+    /// Adds the next event of the stream. Events at or below the last applied sequence are
+    /// ignored: applying an event twice changes nothing.
+    pub fn apply(&mut self, event: &StoredEvent) {
+        if self.is_new(event) {
+            self.events.push(event.clone());
+        }
+    }
+
+    pub fn apply_owned(&mut self, event: StoredEvent) {
+        if self.is_new(&event) {
+            self.events.push(event);
+        }
+    }
+
+    fn is_new(&self, event: &StoredEvent) -> bool {
+        self.last_sequence() < event.sequence
+    }
+
+    pub fn events(&self) -> &[StoredEvent] {
+        &self.events
+    }
+
+    pub fn child_id(&self) -> Option<ChildId> {
+        self.events.first().map(|e| e.child_id)
+    }
+
+    pub fn last_sequence(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.sequence)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The file as the record showed it at `at`: only entries recorded by then.
+    pub fn known_at(&self, at: DateTime<Utc>) -> ChildHistory {
+        Self {
+            events: self
+                .events
+                .iter()
+                .take_while(|e| e.recorded_at <= at)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The entries as they now count (corrections applied, voided entries gone), in clinical
+    /// order: by the date they happened, then by sequence.
+    pub fn entries(&self) -> Vec<Entry<'_>> {
+        let mut entries: Vec<Entry<'_>> = effective_entries(self.events.iter().map(|e| &e.event))
+            .into_iter()
+            .map(|(sequence, event)| Entry {
+                stored: &self.events[(sequence - 1) as usize],
+                event,
+            })
+            .collect();
+        entries.sort_by_key(|e| (e.occurred_on(), e.sequence()));
+        entries
+    }
+
+    /// The entries that count and had happened by `as_of` (everything when `None`).
+    pub fn entries_as_of(&self, as_of: Option<ClinicalDate>) -> Vec<Entry<'_>> {
+        let mut entries = self.entries();
+        if let Some(as_of) = as_of {
+            entries.retain(|e| e.occurred_on() <= as_of);
+        }
+        entries
+    }
+
+    /// The centre responsible for the file now: where it was opened, or transferred to last.
+    pub fn centre(&self) -> Option<CentreId> {
+        self.entries()
+            .into_iter()
+            .filter_map(|e| match e.event {
+                ChildEvent::ChildFileOpened(o) => Some(o.centre.clone()),
+                ChildEvent::FileTransferred(t) => Some(t.to_centre.clone()),
+                _ => None,
+            })
+            .next_back()
+    }
+
+    /// For each corrected entry (by sequence), its latest correction.
+    pub fn corrections(&self) -> std::collections::BTreeMap<u64, CorrectionMark> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.event {
+                ChildEvent::EntryCorrected(c) => Some((
+                    c.corrects_sequence,
+                    CorrectionMark {
+                        by_sequence: e.sequence,
+                        corrected_on: c.occurred_on,
+                        reason: c.reason.clone(),
+                        entered_in_error: matches!(c.correction, Correction::EnteredInError),
+                    },
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,24 @@
+//! Lifecourse projections: the read models of a child's file, as pure, synchronous folds over
+//! stored events. No I/O, no async: a projection test is a list of events in and a value out.
+//!
+//! - [`ChildHistory`]: one child's events, applied one at a time (twice is harmless), filtered on
+//!   record time (`known_at`) and clinical time (`as_of`); corrections applied.
+//! - [`CurrentPlan`]: the plan in force, goals' latest status, what is under way, next
+//!   reassessment.
+//! - [`Trajectory`]: the whole history on one page, for a clinician before a reassessment.
+//! - [`follow_up`]: expectations and the gaps among them on any date, per the [`FollowUpRules`].
+//! - [`indicators`]: centre indicators over a period.
+
+pub mod follow_up;
+mod history;
+pub mod indicators;
+mod plan;
+mod rules;
+mod trajectory;
+
+pub use follow_up::{expectations, gaps_on, Expectation, FollowUpRule, Gap};
+pub use history::{ChildHistory, CorrectionMark, Entry};
+pub use indicators::{indicators, Indicators};
+pub use plan::*;
+pub use rules::FollowUpRules;
+pub use trajectory::*;

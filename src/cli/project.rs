@@ -1,0 +1,103 @@
+//! `lifecourse project` (catch up, optionally follow) and `lifecourse rebuild`.
+
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Context, Failure};
+use crate::runner::{Projection, Runner};
+
+#[derive(Args, Debug)]
+pub struct ProjectArgs {
+    /// Keep following new events until interrupted (Ctrl-C)
+    #[arg(long)]
+    follow: bool,
+    /// How often to look for new events when following, in milliseconds
+    #[arg(long, default_value_t = 1000)]
+    poll_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct RebuildArgs {
+    /// Rebuild only this projection (default: all)
+    #[arg(long, value_enum)]
+    projection: Option<Projection>,
+}
+
+pub async fn project(ctx: &Context<'_>, args: ProjectArgs) -> Result<(), Failure> {
+    let runner = ctx.runner();
+    let applied = runner.catch_up().await.map_err(runner_failure)?;
+    out!("projections up to date: {applied} event(s) applied");
+    if args.follow {
+        out!("following new events (Ctrl-C to stop)");
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        runner
+            .follow(Duration::from_millis(args.poll_ms.max(50)), stop)
+            .await
+            .map_err(runner_failure)?;
+    }
+    Ok(())
+}
+
+pub async fn rebuild(ctx: &Context<'_>, args: RebuildArgs) -> Result<(), Failure> {
+    let projections: Vec<Projection> = match args.projection {
+        Some(p) => vec![p],
+        None => Projection::ALL.to_vec(),
+    };
+    let total = ctx.store.stats().await?.events;
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template(
+            "{spinner} rebuilding {msg} {pos}/{len} events [{bar:40}] {per_sec} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(
+        projections
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let report = ctx
+        .runner()
+        .rebuild(&projections, |n| bar.inc(n))
+        .await
+        .map_err(runner_failure)?;
+    bar.finish_and_clear();
+    out!(
+        "rebuilt {} from {} events of {} children in {:.2} s ({:.0} events/s)",
+        projections
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        report.events,
+        report.children,
+        report.elapsed.as_secs_f64(),
+        report.events_per_second()
+    );
+    Ok(())
+}
+
+pub fn runner_failure(err: crate::runner::RunnerError) -> Failure {
+    match err {
+        crate::runner::RunnerError::Store(e) => e.into(),
+        other => Failure::Store(other.to_string()),
+    }
+}
+
+impl Context<'_> {
+    pub fn runner(&self) -> Runner<'_> {
+        Runner::new(self.store, self.config.follow_up.clone())
+    }
+
+    /// Brings the read models up to date before reading them.
+    pub async fn caught_up(&self) -> Result<(), Failure> {
+        self.runner().catch_up().await.map_err(runner_failure)?;
+        Ok(())
+    }
+}

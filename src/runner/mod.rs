@@ -1,0 +1,373 @@
+//! The projection runner: keeps the read models of `lifecourse-projections` in the store, one
+//! table per projection, one row per child.
+//!
+//! Guarantees, per projection:
+//! - **Commit order without skips.** Events are read after the projection's checkpoint in commit
+//!   order; on PostgreSQL only below `pg_snapshot_xmin(pg_current_snapshot())`, ordered and
+//!   checkpointed by `(transaction_id, position)`, so a transaction still in flight is waited for,
+//!   never stepped over.
+//! - **Exactly once.** A batch's view rows and the checkpoint move are one transaction; the move is
+//!   a compare-and-set from the checkpoint the batch was read after, so two runners cannot apply
+//!   the same batch, and a crash mid-batch leaves the previous state whole. Each row also counts
+//!   the events applied to it and checks they continue its last sequence.
+//! - **Idempotent views.** A row is the pure fold of the child's events `1..=last_sequence`, so
+//!   writing it again gives the same row.
+//!
+//! Nothing here relies on cqrs-es's post-commit query dispatch, which a crash can lose.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use lifecourse_events::*;
+use lifecourse_projections::{expectations, ChildHistory, CurrentPlan, FollowUpRules, Trajectory};
+use serde::Serialize;
+
+use crate::store::{BatchEvent, Cursor, Store, StoreError, ViewRow, ViewTx};
+
+/// The read models the runner keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Projection {
+    /// The current action plan of each child (`lifecourse plan`).
+    #[value(name = "action_plan")]
+    ActionPlan,
+    /// The longitudinal trajectory of each child (`lifecourse trajectory`).
+    #[value(name = "trajectory")]
+    Trajectory,
+    /// The follow-up expectations of each child (`lifecourse gaps`, `lifecourse indicators`).
+    #[value(name = "follow_up")]
+    FollowUp,
+}
+
+impl Projection {
+    pub const ALL: [Projection; 3] = [Self::ActionPlan, Self::Trajectory, Self::FollowUp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ActionPlan => "action_plan",
+            Self::Trajectory => "trajectory",
+            Self::FollowUp => "follow_up",
+        }
+    }
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::ActionPlan => "proj_action_plan",
+            Self::Trajectory => "proj_trajectory",
+            Self::FollowUp => "proj_follow_up",
+        }
+    }
+
+    /// The configuration the views depend on; a change means they must be rebuilt.
+    pub fn config(self, rules: &FollowUpRules) -> String {
+        match self {
+            Self::Trajectory => String::new(),
+            Self::ActionPlan | Self::FollowUp => rules.fingerprint(),
+        }
+    }
+
+    /// The view of one child, as stored: the pure fold of its history.
+    pub fn view(self, history: &ChildHistory, rules: &FollowUpRules) -> String {
+        fn json(v: &impl Serialize) -> String {
+            serde_json::to_string(v).expect("views always serialise")
+        }
+        match self {
+            Self::ActionPlan => json(&CurrentPlan::from_history(history, rules, None)),
+            Self::Trajectory => json(&Trajectory::from_history(history, None)),
+            Self::FollowUp => json(&expectations(history, rules)),
+        }
+    }
+
+    fn row(self, history: &ChildHistory, applied_events: u64, rules: &FollowUpRules) -> ViewRow {
+        ViewRow {
+            child_id: history.child_id().expect("a history with events"),
+            centre: history.centre(),
+            applied_events,
+            last_sequence: history.last_sequence(),
+            view: self.view(history, rules),
+        }
+    }
+}
+
+impl std::fmt::Display for Projection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("projection {projection} would apply events of child {child} out of order: it has applied up to #{last}, and the next events read were {got:?}; the store's commit order is broken")]
+    OutOfOrder {
+        projection: Projection,
+        child: ChildId,
+        last: u64,
+        got: Vec<u64>,
+    },
+    #[error("projection {projection}: child {child} should have {expected} events, the store returned {found}")]
+    MissingEvents {
+        projection: Projection,
+        child: ChildId,
+        expected: u64,
+        found: u64,
+    },
+}
+
+/// What one batch did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Applied(usize),
+    /// Nothing new below the horizon.
+    CaughtUp,
+    /// Another runner moved the checkpoint first; nothing was written.
+    Moved,
+}
+
+/// What a rebuild did.
+#[derive(Clone, Copy, Debug)]
+pub struct RebuildReport {
+    pub events: u64,
+    pub children: u64,
+    pub elapsed: Duration,
+}
+
+impl RebuildReport {
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+pub struct Runner<'s> {
+    store: &'s Store,
+    rules: FollowUpRules,
+    batch_size: usize,
+}
+
+impl<'s> Runner<'s> {
+    pub fn new(store: &'s Store, rules: FollowUpRules) -> Self {
+        Self {
+            store,
+            rules,
+            batch_size: 1000,
+        }
+    }
+
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    pub fn rules(&self) -> &FollowUpRules {
+        &self.rules
+    }
+
+    /// Brings every projection up to the horizon; returns how many events were applied. A
+    /// projection that was never run, or whose thresholds changed, is rebuilt instead.
+    #[tracing::instrument(name = "catch_up", skip_all)]
+    pub async fn catch_up(&self) -> Result<u64, RunnerError> {
+        let mut applied = 0;
+        for projection in Projection::ALL {
+            let checkpoint = self.store.checkpoint(projection.name()).await?;
+            let fresh = checkpoint.cursor == Cursor::default();
+            let stale = !fresh && checkpoint.config != projection.config(&self.rules);
+            if stale {
+                tracing::warn!(%projection, "follow-up thresholds changed: rebuilding");
+            }
+            if stale || (fresh && self.store.horizon().await? != Cursor::default()) {
+                applied += self.rebuild(&[projection], |_| {}).await?.events;
+                continue;
+            }
+            loop {
+                match self.step(projection).await? {
+                    Step::Applied(n) => applied += n as u64,
+                    Step::Moved => continue,
+                    Step::CaughtUp => break,
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Applies one batch to one projection.
+    #[tracing::instrument(name = "batch", skip(self), fields(%projection))]
+    pub async fn step(&self, projection: Projection) -> Result<Step, RunnerError> {
+        let checkpoint = self.store.checkpoint(projection.name()).await?;
+        let batch = self
+            .store
+            .events_after(checkpoint.cursor, self.batch_size)
+            .await?;
+        let Some(last) = batch.last().map(|e| e.cursor) else {
+            return Ok(Step::CaughtUp);
+        };
+        let histories = self.store.histories(&children_of(&batch), None).await?;
+        let mut tx = self.store.begin_views().await?;
+        tx.lock(projection.name()).await?;
+        let config = projection.config(&self.rules);
+        if !tx
+            .advance(projection.name(), checkpoint.cursor, last, &config)
+            .await?
+        {
+            tracing::debug!("checkpoint moved by another runner");
+            return Ok(Step::Moved);
+        }
+        self.apply(&mut tx, projection, projection.table(), &batch, &histories)
+            .await?;
+        tx.commit().await?;
+        tracing::debug!(events = batch.len(), "applied");
+        Ok(Step::Applied(batch.len()))
+    }
+
+    /// Writes the rows of the children a batch touches: each continues exactly where its row
+    /// left off.
+    async fn apply(
+        &self,
+        tx: &mut ViewTx<'_>,
+        projection: Projection,
+        table: &str,
+        batch: &[BatchEvent],
+        histories: &BTreeMap<ChildId, Vec<StoredEvent>>,
+    ) -> Result<(), RunnerError> {
+        let mut sequences: BTreeMap<ChildId, Vec<u64>> = BTreeMap::new();
+        for event in batch {
+            sequences
+                .entry(event.child_id)
+                .or_default()
+                .push(event.sequence);
+        }
+        let children: Vec<ChildId> = sequences.keys().copied().collect();
+        let counters = tx.counters(table, &children).await?;
+        let mut rows = Vec::with_capacity(children.len());
+        for (child, got) in sequences {
+            let (applied, last) = counters.get(&child).copied().unwrap_or((0, 0));
+            let n = got.len() as u64;
+            if got != (last + 1..=last + n).collect::<Vec<_>>() {
+                return Err(RunnerError::OutOfOrder {
+                    projection,
+                    child,
+                    last,
+                    got,
+                });
+            }
+            let events: Vec<StoredEvent> = histories
+                .get(&child)
+                .map(|h| {
+                    h.iter()
+                        .take_while(|e| e.sequence <= last + n)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if events.len() as u64 != last + n {
+                return Err(RunnerError::MissingEvents {
+                    projection,
+                    child,
+                    expected: last + n,
+                    found: events.len() as u64,
+                });
+            }
+            let history = ChildHistory::from_events(events);
+            rows.push(projection.row(&history, applied + n, &self.rules));
+        }
+        tx.upsert(table, &rows).await?;
+        Ok(())
+    }
+
+    /// Replays `projections` from the first event into fresh tables, then swaps them in; readers
+    /// see the old tables until then. `progress` is told how many events each step covered.
+    #[tracing::instrument(name = "rebuild", skip_all)]
+    pub async fn rebuild(
+        &self,
+        projections: &[Projection],
+        mut progress: impl FnMut(u64),
+    ) -> Result<RebuildReport, RunnerError> {
+        let started = Instant::now();
+        let horizon = self.store.horizon().await?;
+        let mut scratch = Vec::new();
+        for p in projections {
+            scratch.push((*p, self.store.create_scratch(p.table()).await?));
+        }
+        // Everything below the horizon, child by child: each history read and folded once.
+        let children = self.store.children_upto(horizon).await?;
+        let mut events = 0u64;
+        for chunk in children.chunks(250) {
+            let histories = self.store.histories(chunk, Some(horizon)).await?;
+            let mut rows: Vec<Vec<ViewRow>> = vec![Vec::with_capacity(chunk.len()); scratch.len()];
+            let mut n = 0u64;
+            for history in histories.into_values() {
+                n += history.len() as u64;
+                let history = ChildHistory::from_events(history);
+                for ((p, _), rows) in scratch.iter().zip(rows.iter_mut()) {
+                    rows.push(p.row(&history, history.last_sequence(), &self.rules));
+                }
+            }
+            let mut tx = self.store.begin_views().await?;
+            for ((_, table), rows) in scratch.iter().zip(&rows) {
+                tx.upsert(table, rows).await?;
+            }
+            tx.commit().await?;
+            events += n;
+            progress(n);
+        }
+        // What was committed meanwhile, batch by batch.
+        let mut cursor = horizon;
+        loop {
+            let batch = self.store.events_after(cursor, self.batch_size).await?;
+            let Some(last) = batch.last().map(|e| e.cursor) else {
+                break;
+            };
+            let histories = self.store.histories(&children_of(&batch), None).await?;
+            let mut tx = self.store.begin_views().await?;
+            for (p, table) in &scratch {
+                self.apply(&mut tx, *p, table, &batch, &histories).await?;
+            }
+            tx.commit().await?;
+            cursor = last;
+            events += batch.len() as u64;
+            progress(batch.len() as u64);
+        }
+        let mut tx = self.store.begin_views().await?;
+        for (p, table) in &scratch {
+            tx.lock(p.name()).await?;
+            tx.swap_in(p.table(), table).await?;
+            tx.set_checkpoint(p.name(), cursor, &p.config(&self.rules))
+                .await?;
+        }
+        tx.commit().await?;
+        let report = RebuildReport {
+            events,
+            children: children.len() as u64,
+            elapsed: started.elapsed(),
+        };
+        tracing::info!(
+            events,
+            children = report.children,
+            per_second = report.events_per_second(),
+            "rebuilt"
+        );
+        Ok(report)
+    }
+
+    /// Catches up, then keeps following new events every `poll` until `stop` completes.
+    pub async fn follow(
+        &self,
+        poll: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), RunnerError> {
+        tokio::pin!(stop);
+        loop {
+            self.catch_up().await?;
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+}
+
+fn children_of(batch: &[BatchEvent]) -> Vec<ChildId> {
+    let mut children: Vec<ChildId> = batch.iter().map(|e| e.child_id).collect();
+    children.sort();
+    children.dedup();
+    children
+}

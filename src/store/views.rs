@@ -1,0 +1,581 @@
+//! What the projection runner needs from a store: events in commit order after a cursor (on
+//! PostgreSQL only below the transaction horizon), children's full histories, and a transaction
+//! in which a batch's view rows and the projection's checkpoint are written together.
+//!
+//! Table names come from `Projection::table` (constants), never from input.
+
+use std::collections::BTreeMap;
+
+use lifecourse_events::*;
+use serde::Serialize;
+use sqlx::{Postgres, Row, Sqlite, Transaction};
+
+use super::{RawEvent, Store, StoreError, AGGREGATE_TYPE};
+
+/// A place in the store's commit order: `(transaction_id, position)` on PostgreSQL, `position` on
+/// SQLite (where `transaction_id` stays 0). Ordered as the runner reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Cursor {
+    pub transaction_id: u64,
+    pub position: i64,
+}
+
+/// An event of a batch: where it is in commit order, and whose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchEvent {
+    pub cursor: Cursor,
+    pub child_id: ChildId,
+    pub sequence: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub cursor: Cursor,
+    /// The configuration fingerprint the views were computed with.
+    pub config: String,
+}
+
+/// One child's row of a projection table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewRow {
+    pub child_id: ChildId,
+    pub centre: Option<CentreId>,
+    pub applied_events: u64,
+    pub last_sequence: u64,
+    /// The view as JSON.
+    pub view: String,
+}
+
+const BATCH_COLUMNS_PG: &str =
+    "transaction_id::text::bigint AS transaction_id, position, aggregate_id, sequence";
+const EVENT_COLUMNS_PG: &str = "position, aggregate_id, sequence, event_id, event_type, event_version, payload::text AS payload, metadata::text AS metadata, recorded_at";
+const EVENT_COLUMNS_SQLITE: &str = "position, aggregate_id, sequence, event_id, event_type, event_version, payload, metadata, recorded_at";
+
+fn child_of(id: &str) -> Result<ChildId, StoreError> {
+    id.parse().map_err(|e: IdError| StoreError::Unreadable {
+        child: id.to_string(),
+        sequence: 0,
+        problem: e.to_string(),
+    })
+}
+
+fn ids_json(children: &[ChildId]) -> String {
+    serde_json::to_string(&children.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+        .expect("ids serialise")
+}
+
+fn ids_vec(children: &[ChildId]) -> Vec<String> {
+    children.iter().map(|c| c.to_string()).collect()
+}
+
+fn group(raw: Vec<RawEvent>) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, StoreError> {
+    let mut out: BTreeMap<ChildId, Vec<StoredEvent>> = BTreeMap::new();
+    for event in raw {
+        let event = event.decode()?;
+        out.entry(event.child_id).or_default().push(event);
+    }
+    Ok(out)
+}
+
+impl Store {
+    pub async fn checkpoint(&self, projection: &str) -> Result<Checkpoint, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let row = sqlx::query(
+                    "SELECT position, config FROM projection_checkpoints WHERE projection = ?",
+                )
+                .bind(projection)
+                .fetch_one(s.pool())
+                .await?;
+                Ok(Checkpoint {
+                    cursor: Cursor {
+                        transaction_id: 0,
+                        position: row.try_get(0)?,
+                    },
+                    config: row.try_get(1)?,
+                })
+            }
+            Store::Postgres(s) => {
+                let row = sqlx::query(
+                    "SELECT transaction_id::text::bigint, position, config FROM projection_checkpoints WHERE projection = $1",
+                )
+                .bind(projection)
+                .fetch_one(s.pool())
+                .await?;
+                Ok(Checkpoint {
+                    cursor: Cursor {
+                        transaction_id: row.try_get::<i64, _>(0)? as u64,
+                        position: row.try_get(1)?,
+                    },
+                    config: row.try_get(2)?,
+                })
+            }
+        }
+    }
+
+    /// Up to `limit` events after `cursor`, in commit order. On PostgreSQL only events of
+    /// transactions below `pg_snapshot_xmin(pg_current_snapshot())` are read: every transaction
+    /// there has ended, so no event can later appear behind the cursor.
+    pub async fn events_after(
+        &self,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Vec<BatchEvent>, StoreError> {
+        let rows = match self {
+            Store::Sqlite(s) => sqlx::query(
+                "SELECT 0 AS transaction_id, position, aggregate_id, sequence FROM events
+                      WHERE aggregate_type = ? AND position > ? ORDER BY position LIMIT ?",
+            )
+            .bind(AGGREGATE_TYPE)
+            .bind(cursor.position)
+            .bind(limit as i64)
+            .fetch_all(s.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>(0)?,
+                    r.try_get(1)?,
+                    r.try_get::<String, _>(2)?,
+                    r.try_get::<i64, _>(3)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?,
+            Store::Postgres(s) => sqlx::query(&format!(
+                "SELECT {BATCH_COLUMNS_PG} FROM events
+                      WHERE aggregate_type = $1
+                        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                        AND (transaction_id, position) > ($2::text::xid8, $3)
+                      ORDER BY transaction_id, position LIMIT $4"
+            ))
+            .bind(AGGREGATE_TYPE)
+            .bind(cursor.transaction_id.to_string())
+            .bind(cursor.position)
+            .bind(limit as i64)
+            .fetch_all(s.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>(0)?,
+                    r.try_get(1)?,
+                    r.try_get::<String, _>(2)?,
+                    r.try_get::<i64, _>(3)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?,
+        };
+        rows.into_iter()
+            .map(|(xid, position, child, sequence)| {
+                Ok(BatchEvent {
+                    cursor: Cursor {
+                        transaction_id: xid as u64,
+                        position,
+                    },
+                    child_id: child_of(&child)?,
+                    sequence: sequence as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// The cursor of the last event a reader may safely read now (the zero cursor when none).
+    pub async fn horizon(&self) -> Result<Cursor, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let position: Option<i64> =
+                    sqlx::query_scalar("SELECT max(position) FROM events WHERE aggregate_type = ?")
+                        .bind(AGGREGATE_TYPE)
+                        .fetch_one(s.pool())
+                        .await?;
+                Ok(Cursor {
+                    transaction_id: 0,
+                    position: position.unwrap_or(0),
+                })
+            }
+            Store::Postgres(s) => {
+                let row = sqlx::query(
+                    "SELECT transaction_id::text::bigint, position FROM events
+                      WHERE aggregate_type = $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                      ORDER BY transaction_id DESC, position DESC LIMIT 1",
+                )
+                .bind(AGGREGATE_TYPE)
+                .fetch_optional(s.pool())
+                .await?;
+                Ok(match row {
+                    Some(r) => Cursor {
+                        transaction_id: r.try_get::<i64, _>(0)? as u64,
+                        position: r.try_get(1)?,
+                    },
+                    None => Cursor::default(),
+                })
+            }
+        }
+    }
+
+    /// The children with at least one event at or before `upto`, in id order.
+    pub async fn children_upto(&self, upto: Cursor) -> Result<Vec<ChildId>, StoreError> {
+        let ids: Vec<String> = match self {
+            Store::Sqlite(s) => {
+                sqlx::query_scalar("SELECT DISTINCT aggregate_id FROM events WHERE aggregate_type = ? AND position <= ? ORDER BY aggregate_id")
+                    .bind(AGGREGATE_TYPE)
+                    .bind(upto.position)
+                    .fetch_all(s.pool())
+                    .await?
+            }
+            Store::Postgres(s) => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT aggregate_id FROM events
+                      WHERE aggregate_type = $1 AND (transaction_id, position) <= ($2::text::xid8, $3)
+                      ORDER BY aggregate_id",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(upto.transaction_id.to_string())
+                .bind(upto.position)
+                .fetch_all(s.pool())
+                .await?
+            }
+        };
+        ids.iter().map(|id| child_of(id)).collect()
+    }
+
+    /// The full histories of `children` (every event committed so far, in sequence order), or
+    /// only their events at or before `upto`.
+    pub async fn histories(
+        &self,
+        children: &[ChildId],
+        upto: Option<Cursor>,
+    ) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, StoreError> {
+        if children.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let raw = match self {
+            Store::Sqlite(s) => {
+                let rows = sqlx::query(&format!(
+                    "SELECT {EVENT_COLUMNS_SQLITE} FROM events
+                      WHERE aggregate_type = ? AND aggregate_id IN (SELECT value FROM json_each(?)) AND position <= ?
+                      ORDER BY aggregate_id, sequence"
+                ))
+                .bind(AGGREGATE_TYPE)
+                .bind(ids_json(children))
+                .bind(upto.map_or(i64::MAX, |c| c.position))
+                .fetch_all(s.pool())
+                .await?;
+                rows.iter()
+                    .map(super::sqlite::raw_event)
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Store::Postgres(s) => {
+                let upto = upto.unwrap_or(Cursor {
+                    transaction_id: i64::MAX as u64,
+                    position: i64::MAX,
+                });
+                let rows = sqlx::query(&format!(
+                    "SELECT {EVENT_COLUMNS_PG} FROM events
+                      WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
+                        AND (transaction_id, position) <= ($3::text::xid8, $4)
+                      ORDER BY aggregate_id, sequence"
+                ))
+                .bind(AGGREGATE_TYPE)
+                .bind(ids_vec(children))
+                .bind(upto.transaction_id.to_string())
+                .bind(upto.position)
+                .fetch_all(s.pool())
+                .await?;
+                rows.iter()
+                    .map(super::postgres::raw_event)
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        group(raw)
+    }
+
+    /// One child's row of a projection table.
+    pub async fn view_row(
+        &self,
+        table: &str,
+        child: ChildId,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        Ok(self.view_rows(table, Some(child)).await?.pop())
+    }
+
+    /// Every row of a projection table (or one child's).
+    pub async fn view_rows(
+        &self,
+        table: &str,
+        child: Option<ChildId>,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let child = child.map(|c| c.to_string());
+        let rows = match self {
+            Store::Sqlite(s) => {
+                sqlx::query(&format!(
+                    "SELECT child_id, centre, applied_events, last_sequence, view FROM {table}
+                      WHERE ?1 IS NULL OR child_id = ?1 ORDER BY child_id"
+                ))
+                .bind(child)
+                .fetch_all(s.pool())
+                .await?
+                .iter()
+                .map(|r| view_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                .collect::<Result<Vec<_>, StoreError>>()?
+            }
+            Store::Postgres(s) => {
+                sqlx::query(&format!(
+                    "SELECT child_id, centre, applied_events, last_sequence, view::text AS view FROM {table}
+                      WHERE $1::text IS NULL OR child_id = $1 ORDER BY child_id"
+                ))
+                .bind(child)
+                .fetch_all(s.pool())
+                .await?
+                .iter()
+                .map(|r| view_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                .collect::<Result<Vec<_>, StoreError>>()?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// A transaction for writing view rows and checkpoints.
+    pub async fn begin_views(&self) -> Result<ViewTx<'static>, StoreError> {
+        Ok(match self {
+            Store::Sqlite(s) => ViewTx::Sqlite(s.pool().begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(s) => ViewTx::Postgres(s.pool().begin().await?),
+        })
+    }
+
+    /// Creates an empty copy of a projection table to rebuild into (replacing a leftover one).
+    pub async fn create_scratch(&self, table: &str) -> Result<String, StoreError> {
+        let scratch = format!("{table}_rebuild");
+        match self {
+            Store::Sqlite(s) => {
+                let ddl: String = sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                )
+                .bind(table)
+                .fetch_one(s.pool())
+                .await?;
+                sqlx::query(&format!("DROP TABLE IF EXISTS {scratch}"))
+                    .execute(s.pool())
+                    .await?;
+                sqlx::query(&ddl.replacen(table, &scratch, 1))
+                    .execute(s.pool())
+                    .await?;
+            }
+            Store::Postgres(s) => {
+                sqlx::query(&format!("DROP TABLE IF EXISTS {scratch}"))
+                    .execute(s.pool())
+                    .await?;
+                sqlx::query(&format!(
+                    "CREATE TABLE {scratch} (LIKE {table} INCLUDING ALL)"
+                ))
+                .execute(s.pool())
+                .await?;
+            }
+        }
+        Ok(scratch)
+    }
+}
+
+fn view_row(
+    child: String,
+    centre: Option<String>,
+    applied: i64,
+    last: i64,
+    view: String,
+) -> Result<ViewRow, StoreError> {
+    let centre = centre
+        .map(CentreId::parse)
+        .transpose()
+        .map_err(|e| StoreError::Unreadable {
+            child: child.clone(),
+            sequence: 0,
+            problem: e.to_string(),
+        })?;
+    Ok(ViewRow {
+        child_id: child_of(&child)?,
+        centre,
+        applied_events: applied as u64,
+        last_sequence: last as u64,
+        view,
+    })
+}
+
+/// A write transaction over projection tables and checkpoints.
+pub enum ViewTx<'c> {
+    Sqlite(Transaction<'c, Sqlite>),
+    Postgres(Transaction<'c, Postgres>),
+}
+
+impl ViewTx<'_> {
+    /// Serialises writers of one projection (runner batches, a rebuild's swap). On SQLite the
+    /// transaction already holds the database's write lock.
+    pub async fn lock(&mut self, projection: &str) -> Result<(), StoreError> {
+        if let ViewTx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('lifecourse projection ' || $1))")
+                .bind(projection)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Moves a projection's checkpoint from `from` to `to`, only if it is still at `from`:
+    /// false when another runner got there first (nothing is then written).
+    pub async fn advance(
+        &mut self,
+        projection: &str,
+        from: Cursor,
+        to: Cursor,
+        config: &str,
+    ) -> Result<bool, StoreError> {
+        let affected = match self {
+            ViewTx::Sqlite(tx) => sqlx::query(
+                "UPDATE projection_checkpoints
+                    SET position = ?, config = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                  WHERE projection = ? AND position = ?",
+            )
+            .bind(to.position)
+            .bind(config)
+            .bind(projection)
+            .bind(from.position)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+            ViewTx::Postgres(tx) => sqlx::query(
+                "UPDATE projection_checkpoints
+                    SET transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now()
+                  WHERE projection = $4 AND transaction_id = $5::text::xid8 AND position = $6",
+            )
+            .bind(to.transaction_id.to_string())
+            .bind(to.position)
+            .bind(config)
+            .bind(projection)
+            .bind(from.transaction_id.to_string())
+            .bind(from.position)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+        };
+        Ok(affected == 1)
+    }
+
+    /// Sets a projection's checkpoint unconditionally (the swap at the end of a rebuild).
+    pub async fn set_checkpoint(
+        &mut self,
+        projection: &str,
+        to: Cursor,
+        config: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            ViewTx::Sqlite(tx) => {
+                sqlx::query("UPDATE projection_checkpoints SET position = ?, config = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE projection = ?")
+                    .bind(to.position)
+                    .bind(config)
+                    .bind(projection)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            ViewTx::Postgres(tx) => {
+                sqlx::query("UPDATE projection_checkpoints SET transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now() WHERE projection = $4")
+                    .bind(to.transaction_id.to_string())
+                    .bind(to.position)
+                    .bind(config)
+                    .bind(projection)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `(applied_events, last_sequence)` of each of `children` that has a row in `table`.
+    pub async fn counters(
+        &mut self,
+        table: &str,
+        children: &[ChildId],
+    ) -> Result<BTreeMap<ChildId, (u64, u64)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = match self {
+            ViewTx::Sqlite(tx) => sqlx::query_as(&format!(
+                "SELECT child_id, applied_events, last_sequence FROM {table}
+                  WHERE child_id IN (SELECT value FROM json_each(?))"
+            ))
+            .bind(ids_json(children))
+            .fetch_all(&mut **tx)
+            .await?,
+            ViewTx::Postgres(tx) => sqlx::query_as(&format!(
+                "SELECT child_id, applied_events, last_sequence FROM {table} WHERE child_id = ANY($1)"
+            ))
+            .bind(ids_vec(children))
+            .fetch_all(&mut **tx)
+            .await?,
+        };
+        rows.into_iter()
+            .map(|(c, a, l)| Ok((child_of(&c)?, (a as u64, l as u64))))
+            .collect()
+    }
+
+    /// Writes (or replaces) children's rows.
+    pub async fn upsert(&mut self, table: &str, rows: &[ViewRow]) -> Result<(), StoreError> {
+        for row in rows {
+            let (child, centre) = (
+                row.child_id.to_string(),
+                row.centre.as_ref().map(|c| c.to_string()),
+            );
+            match self {
+                ViewTx::Sqlite(tx) => {
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view) VALUES (?, ?, ?, ?, ?)
+                         ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre, applied_events = excluded.applied_events,
+                             last_sequence = excluded.last_sequence, view = excluded.view"
+                    ))
+                    .bind(child)
+                    .bind(centre)
+                    .bind(row.applied_events as i64)
+                    .bind(row.last_sequence as i64)
+                    .bind(&row.view)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                ViewTx::Postgres(tx) => {
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view) VALUES ($1, $2, $3, $4, $5::jsonb)
+                         ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre, applied_events = excluded.applied_events,
+                             last_sequence = excluded.last_sequence, view = excluded.view"
+                    ))
+                    .bind(child)
+                    .bind(centre)
+                    .bind(row.applied_events as i64)
+                    .bind(row.last_sequence as i64)
+                    .bind(&row.view)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the contents of `table` with those of `scratch`, and drops `scratch`. Readers of
+    /// `table` see the old rows until the transaction commits.
+    pub async fn swap_in(&mut self, table: &str, scratch: &str) -> Result<(), StoreError> {
+        for sql in [
+            format!("DELETE FROM {table}"),
+            format!("INSERT INTO {table} SELECT * FROM {scratch}"),
+            format!("DROP TABLE {scratch}"),
+        ] {
+            match self {
+                ViewTx::Sqlite(tx) => sqlx::query(&sql).execute(&mut **tx).await.map(|_| ())?,
+                ViewTx::Postgres(tx) => sqlx::query(&sql).execute(&mut **tx).await.map(|_| ())?,
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            ViewTx::Sqlite(tx) => tx.commit().await?,
+            ViewTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
