@@ -30,6 +30,32 @@ impl Workspace {
         self.run(&["record"], Some(json))
     }
 
+    /// Every projection row, as (table, child, applied, last sequence, view).
+    fn projections(&self) -> Vec<(String, String, u64, u64, serde_json::Value)> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Store::open(&self.url).await.unwrap();
+            let mut rows = Vec::new();
+            for p in lifecourse::runner::Projection::ALL {
+                for r in store.view_rows(p.table(), None).await.unwrap() {
+                    let view = serde_json::from_str(&r.view).unwrap();
+                    rows.push((
+                        p.table().to_string(),
+                        r.child_id.to_string(),
+                        r.applied_events,
+                        r.last_sequence,
+                        view,
+                    ));
+                }
+            }
+            store.close().await;
+            rows
+        })
+    }
+
     fn entries(&self) -> u64 {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -303,6 +329,92 @@ fn demo_then_history(url: &str) {
         "{}",
         stdout(&again)
     );
+
+    // The read commands answer from the cohort.
+    let plan = run_with_url(url, &["plan", id], None);
+    assert_ok(&plan);
+    assert!(
+        stdout(&plan).contains(&format!("Child {id}")),
+        "{}",
+        stdout(&plan)
+    );
+    let trajectory = run_with_url(url, &["trajectory", id], None);
+    assert_ok(&trajectory);
+    for section in ["Episodes of care", "Timeline"] {
+        assert!(
+            stdout(&trajectory).contains(section),
+            "{}",
+            stdout(&trajectory)
+        );
+    }
+    let gaps = run_with_url(
+        url,
+        &["gaps", "--as-of", "2026-06-30", "--format", "json"],
+        None,
+    );
+    assert_ok(&gaps);
+    let report: serde_json::Value = serde_json::from_slice(&gaps.stdout).unwrap();
+    assert_eq!(report["as_of"], "2026-06-30");
+    let listed = report["gaps"].as_array().unwrap();
+    for gap in listed {
+        assert!(gap["days_overdue"].as_i64().unwrap() > 0, "{gap}");
+    }
+    let csv = run_with_url(
+        url,
+        &["gaps", "--as-of", "2026-06-30", "--format", "csv"],
+        None,
+    );
+    assert_ok(&csv);
+    let csv = stdout(&csv);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("rule,child_id,centre,subject,due_on,days_overdue,source_sequence,source_event_type,source_occurred_on,source_event_id")
+    );
+    assert_eq!(lines.count(), listed.len(), "one CSV row per gap");
+    let text = run_with_url(
+        url,
+        &["gaps", "--as-of", "2026-06-30", "--centre", "centre-sud"],
+        None,
+    );
+    assert!(
+        stdout(&text).starts_with("Follow-up gaps on 2026-06-30 for centre-sud"),
+        "{}",
+        stdout(&text)
+    );
+    let indicators = run_with_url(
+        url,
+        &[
+            "indicators",
+            "--from",
+            "2025-07-01",
+            "--to",
+            "2026-06-30",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_ok(&indicators);
+    let report: serde_json::Value = serde_json::from_slice(&indicators.stdout).unwrap();
+    assert!(
+        report["request_to_assessment"]["cases"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    let rebuild = run_with_url(url, &["rebuild"], None);
+    assert_ok(&rebuild);
+    assert!(
+        stdout(&rebuild).contains("events/s"),
+        "{}",
+        stdout(&rebuild)
+    );
+    let bad = run_with_url(
+        url,
+        &["indicators", "--from", "2026-01-01", "--to", "2025-01-01"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("the period must start before it ends"));
 }
 
 #[test]
@@ -320,4 +432,39 @@ async fn the_demo_works_on_postgresql_too() {
         .await
         .unwrap();
     assert!(store.stats().await.unwrap().events > 6 * 5);
+}
+
+#[test]
+fn a_killed_runner_process_resumes_and_matches_a_rebuild() {
+    let ws = Workspace::new();
+    assert_ok(&ws.run(&["demo", "--children", "40", "--until", "2026-06-30"], None));
+    let mut killed = 0;
+    for delay_ms in [5u64, 20, 60, 150] {
+        let mut runner = Command::new(env!("CARGO_BIN_EXE_lifecourse"))
+            .args(["project", "--batch-size", "25"])
+            .env("DATABASE_URL", &ws.url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if runner.try_wait().unwrap().is_none() {
+            runner.kill().unwrap();
+            killed += 1;
+        }
+        runner.wait().unwrap();
+    }
+    assert!(
+        killed > 0,
+        "the runner was killed at least once before it finished"
+    );
+    assert_ok(&ws.run(&["project"], None));
+    let after_crashes = ws.projections();
+    assert!(!after_crashes.is_empty());
+    assert_ok(&ws.run(&["rebuild"], None));
+    assert_eq!(
+        ws.projections(),
+        after_crashes,
+        "the resumed read models equal a rebuild"
+    );
 }

@@ -16,6 +16,9 @@ pub struct ProjectArgs {
     /// How often to look for new events when following, in milliseconds
     #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
+    /// Events applied per transaction
+    #[arg(long, default_value_t = 1000)]
+    batch_size: usize,
 }
 
 #[derive(Args, Debug)]
@@ -26,7 +29,7 @@ pub struct RebuildArgs {
 }
 
 pub async fn project(ctx: &Context<'_>, args: ProjectArgs) -> Result<(), Failure> {
-    let runner = ctx.runner();
+    let runner = ctx.runner().with_batch_size(args.batch_size);
     let applied = runner.catch_up().await.map_err(runner_failure)?;
     out!("projections up to date: {applied} event(s) applied");
     if args.follow {

@@ -8,6 +8,8 @@ mod sqlite;
 mod upcasting;
 mod views;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 use serde::Serialize;
@@ -59,9 +61,11 @@ pub struct StoreStats {
     pub events: u64,
 }
 
+/// A store handle; cheap to clone (the backends are shared).
+#[derive(Clone)]
 pub enum Store {
-    Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PostgresStore>),
 }
 
 impl Store {
@@ -75,9 +79,9 @@ impl Store {
     /// Connects without touching the schema.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::connect(url).await?))
+            Ok(Self::Sqlite(Arc::new(SqliteStore::connect(url).await?)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(PostgresStore::connect(url).await?))
+            Ok(Self::Postgres(Arc::new(PostgresStore::connect(url).await?)))
         } else {
             Err(StoreError::UnsupportedUrl(redact(url)))
         }
@@ -100,14 +104,26 @@ impl Store {
     }
 
     /// Records one command in a child's file (see `recording`).
+    ///
+    /// The command runs in its own task, so it is never cut off half-way: if the caller goes
+    /// away (a dropped request), the command still either commits whole or not at all, and no
+    /// connection is left inside a transaction.
     pub async fn record(
         &self,
         calendar: ClinicalCalendar,
         request: CommandRequest,
     ) -> Result<Recorded, RecordError> {
-        match self {
-            Self::Sqlite(s) => recording::record(s.event_store(), calendar, request).await,
-            Self::Postgres(s) => recording::record(s.event_store(), calendar, request).await,
+        let store = self.clone();
+        let task = tokio::spawn(async move {
+            match &store {
+                Self::Sqlite(s) => recording::record(s.event_store(), calendar, request).await,
+                Self::Postgres(s) => recording::record(s.event_store(), calendar, request).await,
+            }
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => Err(RecordError::Storage(Box::new(join))),
         }
     }
 

@@ -336,11 +336,31 @@ impl Store {
     }
 
     /// A transaction for writing view rows and checkpoints.
+    ///
+    /// The `BEGIN` runs in its own task: if the caller is dropped while it is in flight, the
+    /// transaction still comes into being and is rolled back by its guard, instead of leaving a
+    /// pooled connection inside a transaction (holding SQLite's write lock).
     pub async fn begin_views(&self) -> Result<ViewTx<'static>, StoreError> {
-        Ok(match self {
-            Store::Sqlite(s) => ViewTx::Sqlite(s.pool().begin_with("BEGIN IMMEDIATE").await?),
-            Store::Postgres(s) => ViewTx::Postgres(s.pool().begin().await?),
-        })
+        let begun = match self {
+            Store::Sqlite(s) => {
+                let pool = s.pool().clone();
+                tokio::spawn(
+                    async move { pool.begin_with("BEGIN IMMEDIATE").await.map(ViewTx::Sqlite) },
+                )
+                .await
+            }
+            Store::Postgres(s) => {
+                let pool = s.pool().clone();
+                tokio::spawn(async move { pool.begin().await.map(ViewTx::Postgres) }).await
+            }
+        };
+        match begun {
+            Ok(tx) => Ok(tx?),
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => Err(StoreError::Database(sqlx::Error::Io(
+                std::io::Error::other(join),
+            ))),
+        }
     }
 
     /// Creates an empty copy of a projection table to rebuild into (replacing a leftover one).
