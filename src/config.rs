@@ -83,6 +83,14 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_the_default() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n[follow_up]").expect("README shows the file") + 8;
+        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+        assert_eq!(Config::parse(block).unwrap(), Config::default());
+    }
+
+    #[test]
     fn a_partial_file_keeps_the_other_defaults() {
         let config = Config::parse("[follow_up]\nfamily_contact_days = 45\n").unwrap();
         assert_eq!(config.follow_up.family_contact_days, 45);
