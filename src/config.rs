@@ -85,7 +85,10 @@ mod tests {
     #[test]
     fn the_readme_example_is_the_default() {
         let readme = include_str!("../README.md");
-        let start = readme.find("```toml\n[follow_up]").expect("README shows the file") + 8;
+        let start = readme
+            .find("```toml\n[follow_up]")
+            .expect("README shows the file")
+            + 8;
         let block = &readme[start..start + readme[start..].find("```").unwrap()];
         assert_eq!(Config::parse(block).unwrap(), Config::default());
     }

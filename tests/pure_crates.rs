@@ -3,18 +3,42 @@
 
 fn dependencies_of(package: &str) -> Vec<String> {
     let output = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-p", package, "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            package,
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let tree = String::from_utf8(output.stdout).unwrap();
     assert!(tree.starts_with(package), "{tree}");
-    tree.lines().filter_map(|l| l.split(' ').next()).map(String::from).collect()
+    tree.lines()
+        .filter_map(|l| l.split(' ').next())
+        .map(String::from)
+        .collect()
 }
 
 const FORBIDDEN: &[&str] = &[
-    "tokio", "sqlx", "mio", "async-trait", "futures", "cqrs-es", "hyper", "reqwest", "socket2",
+    "tokio",
+    "sqlx",
+    "mio",
+    "async-trait",
+    "futures",
+    "cqrs-es",
+    "hyper",
+    "reqwest",
+    "socket2",
 ];
 
 #[test]

@@ -8,10 +8,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lifecourse_events::*;
 
-use super::{history, local_today, Failure};
+use super::{history, local_today, Context, Failure};
 use crate::cohort::{self, CohortSpec};
 use crate::domain::{ClinicalCalendar, Stage};
-use crate::store::{redact, Store};
+use crate::store::redact;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -32,7 +32,8 @@ pub struct DemoArgs {
     centre: CentreId,
 }
 
-pub async fn run(store: &Store, url: &str, args: DemoArgs) -> Result<(), Failure> {
+pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Failure> {
+    let store = ctx.store;
     let today = local_today();
     let until = args.until.unwrap_or(today);
     if until > today {
@@ -134,6 +135,19 @@ pub async fn run(store: &Store, url: &str, args: DemoArgs) -> Result<(), Failure
         let events = store.history(example.child_id).await?;
         out!("{}", history::render_text(&events).trim_end());
     }
+    let started = Instant::now();
+    ctx.runner()
+        .catch_up()
+        .await
+        .map_err(super::project::runner_failure)?;
+    out!(
+        "\nRead models (plan, trajectory, follow-up) brought up to date in {:.2} s. Next:",
+        started.elapsed().as_secs_f64()
+    );
+    out!("  lifecourse gaps                 today's follow-up worklist");
+    out!("  lifecourse plan CHILD_ID        a child's current action plan");
+    out!("  lifecourse trajectory CHILD_ID  a child's whole trajectory");
+    out!("  lifecourse indicators           the centre's indicators over the last year");
     Ok(())
 }
 

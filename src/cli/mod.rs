@@ -189,7 +189,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Demo(args) => demo::run(&store, &cli.database_url, args).await,
+        Command::Demo(args) => demo::run(&ctx, &cli.database_url, args).await,
         Command::Record(args) => record::run(&store, args).await,
         Command::History(args) => history::run(&store, args).await,
         Command::Plan(args) => read::plan(&ctx, args).await,

@@ -31,7 +31,10 @@ pub struct RebuildArgs {
 pub async fn project(ctx: &Context<'_>, args: ProjectArgs) -> Result<(), Failure> {
     let runner = ctx.runner().with_batch_size(args.batch_size);
     let applied = runner.catch_up().await.map_err(runner_failure)?;
-    out!("projections up to date: {applied} event(s) applied");
+    out!(
+        "read models up to date: {applied} event application(s) across {} projections",
+        Projection::ALL.len()
+    );
     if args.follow {
         out!("following new events (Ctrl-C to stop)");
         let stop = async {

@@ -162,7 +162,8 @@ impl<'s> Runner<'s> {
         &self.rules
     }
 
-    /// Brings every projection up to the horizon; returns how many events were applied. A
+    /// Brings every projection up to the horizon; returns how many events were applied, summed
+    /// over the projections. A
     /// projection that was never run, or whose thresholds changed, is rebuilt instead.
     #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn catch_up(&self) -> Result<u64, RunnerError> {
