@@ -173,9 +173,42 @@ async fn a_runner_killed_mid_batch_resumes_as_if_nothing_happened(store: TestSto
     assert_eq!(stored_views(&store).await, resumed);
 }
 
+async fn two_rebuilds_at_once_leave_whole_read_models(store: TestStore) {
+    let rules = FollowUpRules::default();
+    let spec = lifecourse::cohort::CohortSpec {
+        children: 40,
+        ..lifecourse::cohort::CohortSpec::one_centre(calendar().today)
+    };
+    let cohort = lifecourse::cohort::plan(&spec).unwrap();
+    for r in &cohort.requests {
+        store.record(calendar(), r.clone()).await.unwrap();
+    }
+    let children: Vec<ChildId> = cohort.children.iter().map(|c| c.child_id).collect();
+    let store = Arc::new(store);
+    let rebuilds: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, rules) = (store.clone(), rules.clone());
+            tokio::spawn(async move {
+                Runner::new(&store, rules)
+                    .rebuild(&Projection::ALL, |_| {})
+                    .await
+                    .map(|r| r.children)
+            })
+        })
+        .collect();
+    for r in rebuilds {
+        assert_eq!(r.await.unwrap().unwrap(), 40);
+    }
+    assert_eq!(
+        stored_views(&store).await,
+        folded_views(&store, &children, &rules).await
+    );
+}
+
 on_both_stores!(
     incremental_rebuilt_and_folded_views_are_identical,
     a_runner_killed_mid_batch_resumes_as_if_nothing_happened,
+    two_rebuilds_at_once_leave_whole_read_models,
 );
 
 /// On PostgreSQL, positions are taken at INSERT and transactions commit in any order. A test
@@ -318,6 +351,24 @@ async fn changed_thresholds_trigger_a_rebuild() {
         family_contact_days: 30,
         ..FollowUpRules::default()
     };
-    Runner::new(&store, stricter).catch_up().await.unwrap();
+    Runner::new(&store, stricter.clone())
+        .catch_up()
+        .await
+        .unwrap();
     assert_eq!(due(&stored_views(&store).await), ["2024-02-07"]);
+
+    // A runner with other thresholds never mixes its rows into these views.
+    store
+        .record(calendar(), request(child, "k2", contact("2024-01-20")))
+        .await
+        .unwrap();
+    let before = stored_views(&store).await;
+    let other = Runner::new(&store, FollowUpRules::default());
+    assert_eq!(other.step(Projection::FollowUp).await.unwrap(), Step::Stale);
+    assert_eq!(stored_views(&store).await, before, "nothing written");
+    Runner::new(&store, stricter).catch_up().await.unwrap();
+    assert_eq!(
+        due(&stored_views(&store).await),
+        ["2024-01-20", "2024-02-19"]
+    );
 }

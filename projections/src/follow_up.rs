@@ -189,6 +189,7 @@ pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expect
         child_id,
         centre: None,
         active: false,
+        closed: false,
         last_meeting_on: None,
         goals_with_progress: BTreeSet::new(),
         all: vec![],
@@ -204,6 +205,8 @@ struct Ledger {
     centre: Option<CentreId>,
     /// Accepted and not closed: family contact is expected.
     active: bool,
+    /// Closed and not reopened: nothing is expected.
+    closed: bool,
     last_meeting_on: Option<ClinicalDate>,
     goals_with_progress: BTreeSet<GoalId>,
     all: Vec<Expectation>,
@@ -217,7 +220,7 @@ impl Ledger {
         entry: Entry<'_>,
         due_on: ClinicalDate,
     ) {
-        let Some(centre) = self.centre.clone() else {
+        let Some(centre) = self.centre.clone().filter(|_| !self.closed) else {
             return;
         };
         self.all.push(Expectation {
@@ -292,6 +295,7 @@ impl Ledger {
                 );
             }
             FileReopened(_) => {
+                self.closed = false;
                 self.open(
                     R::InitialAssessment,
                     None,
@@ -417,6 +421,7 @@ impl Ledger {
             }
             FileClosed(_) => {
                 self.active = false;
+                self.closed = true;
                 self.resolve_all(entry, ResolutionKind::FileClosed);
             }
             _ => {}

@@ -145,7 +145,16 @@ impl CurrentPlan {
         };
         let mut progress: BTreeMap<GoalId, (GoalStatus, ClinicalDate)> = BTreeMap::new();
         let mut own_reassessment: Option<ClinicalDate> = None;
+        let mut meeting_this_period: Option<ClinicalDate> = None;
         for entry in history.entries_as_of(as_of) {
+            match entry.event {
+                ChildEvent::AssessmentMeetingHeld(m) => meeting_this_period = Some(m.occurred_on),
+                ChildEvent::FileClosed(_) | ChildEvent::FileReopened(_) => {
+                    meeting_this_period = None;
+                    own_reassessment = None;
+                }
+                _ => {}
+            }
             plan.apply(entry.event, rules, &mut progress, &mut own_reassessment);
         }
         if let Some(p) = plan.plan.as_mut() {
@@ -156,9 +165,7 @@ impl CurrentPlan {
                 }
             }
         }
-        let default_due = plan
-            .last_meeting_on
-            .map(|m| m.plus_months(rules.reassessment_months));
+        let default_due = meeting_this_period.map(|m| m.plus_months(rules.reassessment_months));
         (plan.next_reassessment_on, plan.next_reassessment_is_default) = match own_reassessment {
             Some(own) if plan.status == FileStatus::Active => (Some(own), false),
             _ if plan.status == FileStatus::Active => (default_due, default_due.is_some()),

@@ -75,7 +75,11 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
             let plan = state.plan.as_ref().ok_or(E::NoPlanInForce {
                 attempted: "record progress against",
             })?;
-            known_goals(plan.version, &plan.goals, [e.goal_id])
+            known_goals(plan.version, &plan.goals, [e.goal_id])?;
+            match state.goals_ever.get(&e.goal_id) {
+                Some(entered) => after(e.occurred_on, what, *entered, "the plan that set the goal"),
+                None => Ok(()),
+            }
         }
         ServiceStarted(e) => {
             accepted(state, what)?;
@@ -152,7 +156,11 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
             }
             Ok(())
         }
-        FileClosed(_) => Ok(()),
+        FileClosed(e) => match state.latest_on {
+            // A period of care cannot end before something that happened in it.
+            Some(latest) => after(e.occurred_on, what, latest, "the latest entry"),
+            None => Ok(()),
+        },
         FileReopened(e) => match (state.stage, state.closed_on) {
             (Stage::Closed, Some(closed_on)) => {
                 after(e.occurred_on, what, closed_on, "the closure")
@@ -349,7 +357,7 @@ fn plan(state: &FileState, p: &ActionPlanVersion, revision: bool) -> Result {
             return Err(E::DuplicateGoal { goal: goal.goal_id });
         }
         let is_carried = carried.is_some_and(|c| c.contains(&goal.goal_id));
-        if !is_carried && state.goals_ever.contains(&goal.goal_id) {
+        if !is_carried && state.goals_ever.contains_key(&goal.goal_id) {
             return Err(E::GoalIdReused { goal: goal.goal_id });
         }
         if !is_carried && goal.target_on < p.occurred_on {

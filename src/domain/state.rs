@@ -73,7 +73,10 @@ pub struct FileState {
     pub met_since_request: bool,
     pub plan_versions: u32,
     pub plan: Option<PlanInForce>,
-    pub goals_ever: BTreeSet<GoalId>,
+    /// Every goal any plan version has had, with the date it first entered a plan.
+    pub goals_ever: BTreeMap<GoalId, ClinicalDate>,
+    /// The latest clinical date of any entry.
+    pub latest_on: Option<ClinicalDate>,
     pub services: BTreeMap<ServiceId, Item>,
     pub referrals: BTreeMap<ReferralId, Item>,
     pub legal_matters: BTreeMap<LegalMatterId, Item>,
@@ -84,6 +87,9 @@ pub struct FileState {
 impl FileState {
     pub fn apply(&mut self, event: &ChildEvent) {
         use ChildEvent::*;
+        if !matches!(event, EntryCorrected(_)) {
+            self.latest_on = self.latest_on.max(Some(event.occurred_on()));
+        }
         match event {
             ChildFileOpened(e) => {
                 self.stage = Stage::RequestReceived;
@@ -107,7 +113,9 @@ impl FileState {
             ActionPlanAdopted(p) | ActionPlanRevised(p) => {
                 self.plan_versions = p.plan_version;
                 let goals: BTreeSet<_> = p.goals.iter().map(|g| g.goal_id).collect();
-                self.goals_ever.extend(goals.iter().copied());
+                for goal in &goals {
+                    self.goals_ever.entry(*goal).or_insert(p.occurred_on);
+                }
                 self.plan = Some(PlanInForce {
                     version: p.plan_version,
                     adopted_on: p.occurred_on,

@@ -872,3 +872,48 @@ fn closing_a_file_ends_its_services_and_its_plan() {
     assert!(file.state().plan.is_none());
     assert!(file.state().services[&s].finished.is_some());
 }
+
+#[test]
+fn a_period_of_care_does_not_end_before_what_happened_in_it() {
+    let r = ReferralId(uuid::Uuid::from_u128(1));
+    let h = then(accepted(), [referral("2024-04-01", r, None)]);
+    let err = refused(h, close("2024-03-20", ClosureReason::GoalsMet));
+    assert!(
+        matches!(
+            err,
+            ChildFileError::OutOfOrder {
+                earlier_what: "the latest entry",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn progress_is_not_dated_before_the_plan_that_set_the_goal() {
+    let h = then(
+        with_plan(),
+        [revise_plan(
+            "2024-05-01",
+            vec![goal(g(1), "2024-09-01"), goal(g(7), "2024-12-01")],
+        )],
+    );
+    // g1 entered the plan on 25 March: progress in April is fine, even recorded after v2.
+    recorded(
+        h.clone(),
+        progress("2024-04-15", g(1), GoalStatus::InProgress),
+    );
+    // g7 entered on 1 May.
+    let err = refused(h, progress("2024-04-15", g(7), GoalStatus::InProgress));
+    assert!(
+        matches!(
+            err,
+            ChildFileError::OutOfOrder {
+                earlier_what: "the plan that set the goal",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

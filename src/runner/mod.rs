@@ -122,6 +122,9 @@ pub enum Step {
     CaughtUp,
     /// Another runner moved the checkpoint first; nothing was written.
     Moved,
+    /// The stored views were computed with other thresholds; nothing was written. `catch_up`
+    /// rebuilds them with this runner's.
+    Stale,
 }
 
 /// What a rebuild did.
@@ -183,6 +186,10 @@ impl<'s> Runner<'s> {
                 match self.step(projection).await? {
                     Step::Applied(n) => applied += n as u64,
                     Step::Moved => continue,
+                    Step::Stale => {
+                        applied += self.rebuild(&[projection], |_| {}).await?.events;
+                        break;
+                    }
                     Step::CaughtUp => break,
                 }
             }
@@ -209,6 +216,12 @@ impl<'s> Runner<'s> {
             .advance(projection.name(), checkpoint.cursor, last, &config)
             .await?
         {
+            drop(tx);
+            let now = self.store.checkpoint(projection.name()).await?;
+            if !now.config.is_empty() && now.config != config {
+                tracing::warn!("the stored views were computed with other follow-up thresholds");
+                return Ok(Step::Stale);
+            }
             tracing::debug!("checkpoint moved by another runner");
             return Ok(Step::Moved);
         }

@@ -47,7 +47,7 @@ pub struct ViewRow {
 }
 
 const BATCH_COLUMNS_PG: &str =
-    "transaction_id::text::bigint AS transaction_id, position, aggregate_id, sequence";
+    "transaction_id::text::bigint AS xid, position, aggregate_id, sequence";
 const EVENT_COLUMNS_PG: &str = "position, aggregate_id, sequence, event_id, event_type, event_version, payload::text AS payload, metadata::text AS metadata, recorded_at";
 const EVENT_COLUMNS_SQLITE: &str = "position, aggregate_id, sequence, event_id, event_type, event_version, payload, metadata, recorded_at";
 
@@ -146,7 +146,7 @@ impl Store {
                       WHERE aggregate_type = $1
                         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
                         AND (transaction_id, position) > ($2::text::xid8, $3)
-                      ORDER BY transaction_id, position LIMIT $4"
+                      ORDER BY events.transaction_id, events.position LIMIT $4"
             ))
             .bind(AGGREGATE_TYPE)
             .bind(cursor.transaction_id.to_string())
@@ -195,9 +195,9 @@ impl Store {
             }
             Store::Postgres(s) => {
                 let row = sqlx::query(
-                    "SELECT transaction_id::text::bigint, position FROM events
+                    "SELECT transaction_id::text::bigint AS xid, position FROM events
                       WHERE aggregate_type = $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                      ORDER BY transaction_id DESC, position DESC LIMIT 1",
+                      ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1",
                 )
                 .bind(AGGREGATE_TYPE)
                 .fetch_optional(s.pool())
@@ -363,9 +363,10 @@ impl Store {
         }
     }
 
-    /// Creates an empty copy of a projection table to rebuild into (replacing a leftover one).
+    /// Creates an empty copy of a projection table to rebuild into, under a name of its own, so
+    /// that two rebuilds running at once never write into each other's table.
     pub async fn create_scratch(&self, table: &str) -> Result<String, StoreError> {
-        let scratch = format!("{table}_rebuild");
+        let scratch = format!("{table}_rebuild_{}", uuid::Uuid::new_v4().simple());
         match self {
             Store::Sqlite(s) => {
                 let ddl: String = sqlx::query_scalar(
@@ -439,8 +440,9 @@ impl ViewTx<'_> {
         Ok(())
     }
 
-    /// Moves a projection's checkpoint from `from` to `to`, only if it is still at `from`:
-    /// false when another runner got there first (nothing is then written).
+    /// Moves a projection's checkpoint from `from` to `to`, only if it is still at `from` and its
+    /// views were computed with `config` (or none yet): false when another runner got there
+    /// first or the views were built with other thresholds (nothing is then written).
     pub async fn advance(
         &mut self,
         projection: &str,
@@ -452,19 +454,21 @@ impl ViewTx<'_> {
             ViewTx::Sqlite(tx) => sqlx::query(
                 "UPDATE projection_checkpoints
                     SET position = ?, config = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                  WHERE projection = ? AND position = ?",
+                  WHERE projection = ? AND position = ? AND (config = ? OR config = '')",
             )
             .bind(to.position)
             .bind(config)
             .bind(projection)
             .bind(from.position)
+            .bind(config)
             .execute(&mut **tx)
             .await?
             .rows_affected(),
             ViewTx::Postgres(tx) => sqlx::query(
                 "UPDATE projection_checkpoints
                     SET transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now()
-                  WHERE projection = $4 AND transaction_id = $5::text::xid8 AND position = $6",
+                  WHERE projection = $4 AND transaction_id = $5::text::xid8 AND position = $6
+                    AND (config = $3 OR config = '')",
             )
             .bind(to.transaction_id.to_string())
             .bind(to.position)
