@@ -171,6 +171,8 @@ impl<'s> Runner<'s> {
     #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn catch_up(&self) -> Result<u64, RunnerError> {
         let mut applied = 0;
+        let mut to_rebuild = Vec::new();
+        let has_events = self.store.horizon().await? != Cursor::default();
         for projection in Projection::ALL {
             let checkpoint = self.store.checkpoint(projection.name()).await?;
             let fresh = checkpoint.cursor == Cursor::default();
@@ -178,10 +180,15 @@ impl<'s> Runner<'s> {
             if stale {
                 tracing::warn!(%projection, "follow-up thresholds changed: rebuilding");
             }
-            if stale || (fresh && self.store.horizon().await? != Cursor::default()) {
-                applied += self.rebuild(&[projection], |_| {}).await?.events;
-                continue;
+            if stale || (fresh && has_events) {
+                to_rebuild.push(projection);
             }
+        }
+        if !to_rebuild.is_empty() {
+            // One pass over the histories serves every projection that needs it.
+            applied += self.rebuild(&to_rebuild, |_| {}).await?.events * to_rebuild.len() as u64;
+        }
+        for projection in Projection::ALL {
             loop {
                 match self.step(projection).await? {
                     Step::Applied(n) => applied += n as u64,
