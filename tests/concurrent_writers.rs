@@ -10,21 +10,13 @@ use std::sync::Arc;
 use common::{calendar, TestStore};
 use lifecourse::fixtures::*;
 use lifecourse::RecordError;
-use lifecourse_events::*;
 
 const WRITERS: usize = 8;
 const COMMANDS_EACH: usize = 12;
 
 async fn concurrent_writers_on_one_file_lose_nothing(store: TestStore) {
     let store = Arc::new(store);
-    let child = ChildId::new_random();
-    store
-        .record(
-            calendar(),
-            request(child, "open", open_file("2024-03-01", "2017-05-10")),
-        )
-        .await
-        .unwrap();
+    let child = common::open_child(&store).await;
     let tasks: Vec<_> = (0..WRITERS)
         .map(|w| {
             let store = store.clone();

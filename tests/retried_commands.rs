@@ -11,14 +11,7 @@ use lifecourse::RecordError;
 use lifecourse_events::*;
 
 async fn the_same_command_sent_ten_times_is_stored_once(store: TestStore) {
-    let child = ChildId::new_random();
-    store
-        .record(
-            calendar(),
-            request(child, "open", open_file("2024-03-01", "2017-05-10")),
-        )
-        .await
-        .unwrap();
+    let child = common::open_child(&store).await;
     let send = || request(child, "contact-2024-03-05", contact("2024-03-05"));
     let first = store.record(calendar(), send()).await.unwrap();
     assert!(!first.replayed);
@@ -37,14 +30,7 @@ async fn the_same_command_sent_ten_times_is_stored_once(store: TestStore) {
 }
 
 async fn a_key_reused_for_another_command_is_refused(store: TestStore) {
-    let child = ChildId::new_random();
-    store
-        .record(
-            calendar(),
-            request(child, "open", open_file("2024-03-01", "2017-05-10")),
-        )
-        .await
-        .unwrap();
+    let child = common::open_child(&store).await;
     store
         .record(calendar(), request(child, "k", contact("2024-03-05")))
         .await
@@ -78,14 +64,7 @@ async fn a_retry_after_later_entries_still_finds_the_first_result(store: TestSto
 
 async fn concurrent_retries_are_stored_once(store: TestStore) {
     let store = Arc::new(store);
-    let child = ChildId::new_random();
-    store
-        .record(
-            calendar(),
-            request(child, "open", open_file("2024-03-01", "2017-05-10")),
-        )
-        .await
-        .unwrap();
+    let child = common::open_child(&store).await;
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let store = store.clone();

@@ -126,15 +126,7 @@ async fn incremental_rebuilt_and_folded_views_are_identical(store: TestStore) {
 
 async fn a_runner_killed_mid_batch_resumes_as_if_nothing_happened(store: TestStore) {
     let rules = FollowUpRules::default();
-    let spec = lifecourse::cohort::CohortSpec {
-        children: 30,
-        ..lifecourse::cohort::CohortSpec::one_centre(calendar().today)
-    };
-    let cohort = lifecourse::cohort::plan(&spec).unwrap();
-    for r in &cohort.requests {
-        store.record(calendar(), r.clone()).await.unwrap();
-    }
-    let children: Vec<ChildId> = cohort.children.iter().map(|c| c.child_id).collect();
+    let children = common::record_cohort(&store, 30).await;
     // Projections start from an empty checkpoint: step from zero in small batches, and kill the
     // task at a different moment each time.
     let store = Arc::new(store);
@@ -175,15 +167,7 @@ async fn a_runner_killed_mid_batch_resumes_as_if_nothing_happened(store: TestSto
 
 async fn two_rebuilds_at_once_leave_whole_read_models(store: TestStore) {
     let rules = FollowUpRules::default();
-    let spec = lifecourse::cohort::CohortSpec {
-        children: 40,
-        ..lifecourse::cohort::CohortSpec::one_centre(calendar().today)
-    };
-    let cohort = lifecourse::cohort::plan(&spec).unwrap();
-    for r in &cohort.requests {
-        store.record(calendar(), r.clone()).await.unwrap();
-    }
-    let children: Vec<ChildId> = cohort.children.iter().map(|c| c.child_id).collect();
+    let children = common::record_cohort(&store, 40).await;
     let store = Arc::new(store);
     let rebuilds: Vec<_> = (0..2)
         .map(|_| {

@@ -121,49 +121,34 @@ impl Store {
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<BatchEvent>, StoreError> {
-        let rows = match self {
-            Store::Sqlite(s) => sqlx::query(
-                "SELECT 0 AS transaction_id, position, aggregate_id, sequence FROM events
+        type Row = (i64, i64, String, i64);
+        let rows: Vec<Row> = match self {
+            Store::Sqlite(s) => {
+                sqlx::query_as(
+                    "SELECT 0, position, aggregate_id, sequence FROM events
                       WHERE aggregate_type = ? AND position > ? ORDER BY position LIMIT ?",
-            )
-            .bind(AGGREGATE_TYPE)
-            .bind(cursor.position)
-            .bind(limit as i64)
-            .fetch_all(s.pool())
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>(0)?,
-                    r.try_get(1)?,
-                    r.try_get::<String, _>(2)?,
-                    r.try_get::<i64, _>(3)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?,
-            Store::Postgres(s) => sqlx::query(&format!(
-                "SELECT {BATCH_COLUMNS_PG} FROM events
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(cursor.position)
+                .bind(limit as i64)
+                .fetch_all(s.pool())
+                .await?
+            }
+            Store::Postgres(s) => {
+                sqlx::query_as(&format!(
+                    "SELECT {BATCH_COLUMNS_PG} FROM events
                       WHERE aggregate_type = $1
                         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
                         AND (transaction_id, position) > ($2::text::xid8, $3)
                       ORDER BY events.transaction_id, events.position LIMIT $4"
-            ))
-            .bind(AGGREGATE_TYPE)
-            .bind(cursor.transaction_id.to_string())
-            .bind(cursor.position)
-            .bind(limit as i64)
-            .fetch_all(s.pool())
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>(0)?,
-                    r.try_get(1)?,
-                    r.try_get::<String, _>(2)?,
-                    r.try_get::<i64, _>(3)?,
                 ))
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?,
+                .bind(AGGREGATE_TYPE)
+                .bind(cursor.transaction_id.to_string())
+                .bind(cursor.position)
+                .bind(limit as i64)
+                .fetch_all(s.pool())
+                .await?
+            }
         };
         rows.into_iter()
             .map(|(xid, position, child, sequence)| {

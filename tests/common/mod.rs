@@ -18,6 +18,36 @@ pub fn calendar() -> ClinicalCalendar {
     }
 }
 
+/// Opens a new child's file (referral on 2024-03-01, born 2017-05-10) and returns the child.
+pub async fn open_child(store: &Store) -> lifecourse_events::ChildId {
+    let child = lifecourse_events::ChildId::new_random();
+    let open = lifecourse::fixtures::open_file("2024-03-01", "2017-05-10");
+    store
+        .record(
+            calendar(),
+            lifecourse::fixtures::request(child, "open", open),
+        )
+        .await
+        .expect("open a file");
+    child
+}
+
+/// Records the demo cohort's first `children` children; returns their ids.
+pub async fn record_cohort(store: &Store, children: usize) -> Vec<lifecourse_events::ChildId> {
+    let spec = lifecourse::cohort::CohortSpec {
+        children,
+        ..lifecourse::cohort::CohortSpec::one_centre(calendar().today)
+    };
+    let cohort = lifecourse::cohort::plan(&spec).expect("a valid cohort");
+    for r in &cohort.requests {
+        store
+            .record(calendar(), r.clone())
+            .await
+            .expect("cohort commands are accepted");
+    }
+    cohort.children.iter().map(|c| c.child_id).collect()
+}
+
 /// PostgreSQL server used by the tests (its `postgres` database is used to create and drop one
 /// database per test).
 pub fn admin_url() -> String {
