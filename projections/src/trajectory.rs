@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
-use crate::history::{ChildHistory, CorrectionMark};
+use crate::history::{ChildHistory, CorrectionMark, Entry};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trajectory {
@@ -205,14 +205,20 @@ impl Trajectory {
         };
         let mut centre: Option<CentreId> = None;
         let mut needs: BTreeMap<NeedDomain, Vec<Option<NeedLevel>>> = BTreeMap::new();
-        for entry in history.entries_as_of(as_of) {
+        // Corrections applied and sorted once; the timeline shows every entry, the rest of the
+        // trajectory only those that happened by `as_of`.
+        let effective = history.entries();
+        for entry in effective
+            .iter()
+            .filter(|e| as_of.is_none_or(|d| e.occurred_on() <= d))
+        {
             t.apply(entry.event, &mut centre, &mut needs);
         }
         t.needs.rows = needs
             .into_iter()
             .map(|(domain, levels)| NeedRow { domain, levels })
             .collect();
-        t.timeline = timeline(history, as_of, t.birth_date);
+        t.timeline = timeline(history, &effective, as_of, t.birth_date);
         t
     }
 
@@ -453,15 +459,13 @@ impl Trajectory {
 /// responsible at the time.
 fn timeline(
     history: &ChildHistory,
+    effective: &[Entry<'_>],
     as_of: Option<ClinicalDate>,
     birth_date: Option<ClinicalDate>,
 ) -> Vec<TimelineEntry> {
     let corrections = history.corrections();
-    let effective: BTreeMap<u64, &ChildEvent> = history
-        .entries()
-        .into_iter()
-        .map(|e| (e.sequence(), e.event))
-        .collect();
+    let effective: BTreeMap<u64, &ChildEvent> =
+        effective.iter().map(|e| (e.sequence(), e.event)).collect();
     let mut entries: Vec<(&StoredEvent, &ChildEvent)> = history
         .events()
         .iter()

@@ -77,10 +77,16 @@ impl Projection {
         }
     }
 
-    fn row(self, history: &ChildHistory, applied_events: u64, rules: &FollowUpRules) -> ViewRow {
+    fn row(
+        self,
+        history: &ChildHistory,
+        centre: Option<CentreId>,
+        applied_events: u64,
+        rules: &FollowUpRules,
+    ) -> ViewRow {
         ViewRow {
             child_id: history.child_id().expect("a history with events"),
-            centre: history.centre(),
+            centre,
             applied_events,
             last_sequence: history.last_sequence(),
             view: self.view(history, rules),
@@ -288,7 +294,7 @@ impl<'s> Runner<'s> {
                 });
             }
             let history = ChildHistory::from_events(events);
-            rows.push(projection.row(&history, applied + n, &self.rules));
+            rows.push(projection.row(&history, history.centre(), applied + n, &self.rules));
         }
         tx.upsert(table, &rows).await?;
         Ok(())
@@ -318,8 +324,14 @@ impl<'s> Runner<'s> {
             for history in histories.into_values() {
                 n += history.len() as u64;
                 let history = ChildHistory::from_events(history);
+                let centre = history.centre();
                 for ((p, _), rows) in scratch.iter().zip(rows.iter_mut()) {
-                    rows.push(p.row(&history, history.last_sequence(), &self.rules));
+                    rows.push(p.row(
+                        &history,
+                        centre.clone(),
+                        history.last_sequence(),
+                        &self.rules,
+                    ));
                 }
             }
             let mut tx = self.store.begin_views().await?;
