@@ -17,12 +17,9 @@ pub enum ChildFileError {
         date: ClinicalDate,
         today: ClinicalDate,
     },
-    #[error("{what} is dated {date}, before the child's birth on {birth_date}; check the date")]
-    DateBeforeBirth {
-        what: &'static str,
-        date: ClinicalDate,
-        birth_date: ClinicalDate,
-    },
+    /// The birth date is identifying: the message does not repeat it.
+    #[error("{what} is dated {date}, before the child's date of birth; check the date")]
+    DateBeforeBirth { what: &'static str, date: ClinicalDate },
     #[error("{what} is dated {date}, before {earlier_what} on {earlier_date}; it must be on or after that date")]
     OutOfOrder {
         what: &'static str,
@@ -154,4 +151,54 @@ pub enum ChildFileError {
         event_type: &'static str,
         problem: Box<ChildFileError>,
     },
+}
+
+impl ChildFileError {
+    /// A stable machine name for the rule that refused the entry (logs, exit reports, and the
+    /// `rule` field of API errors). Never contains data from the entry itself.
+    pub fn rule(&self) -> &'static str {
+        use ChildFileError::*;
+        match self {
+            NoFile => "no_file",
+            AlreadyOpened { .. } => "already_opened",
+            DateInFuture { .. } => "date_in_future",
+            DateBeforeBirth { .. } => "date_before_birth",
+            OutOfOrder { .. } => "out_of_order",
+            FileIsClosed { .. } => "file_is_closed",
+            FileNotClosed => "file_not_closed",
+            AlreadyAssessed { .. } => "already_assessed",
+            NotAccepted { .. } => "not_accepted",
+            RedirectedNowhere => "redirected_nowhere",
+            NoParticipants => "no_participants",
+            NoNeedsAssessed => "no_needs_assessed",
+            DuplicateNeedDomain { .. } => "duplicate_need_domain",
+            MeetingNumbering { .. } => "meeting_numbering",
+            NoMeetingYet { .. } => "no_meeting_yet",
+            PlanAlreadyInForce { .. } => "plan_already_in_force",
+            NoPlanInForce { .. } => "no_plan_in_force",
+            PlanNumbering { .. } => "plan_numbering",
+            PlanWithoutGoals => "plan_without_goals",
+            DuplicateGoal { .. } => "duplicate_goal",
+            GoalIdReused { .. } => "goal_id_reused",
+            TargetBeforePlan { .. } => "target_before_plan",
+            ReassessmentNotAfterPlan { .. } => "reassessment_not_after_plan",
+            UnknownGoal { .. } => "unknown_goal",
+            DuplicateId { .. } => "duplicate_id",
+            UnknownItem { .. } => "unknown_item",
+            AlreadyFinished { .. } => "already_finished",
+            ExpectedBeforeReferral { .. } => "expected_before_referral",
+            NoArticles => "no_articles",
+            DuplicateArticle { .. } => "duplicate_article",
+            ConsentAlreadyGiven { .. } => "consent_already_given",
+            NoConsentToWithdraw { .. } => "no_consent_to_withdraw",
+            SameCentre { .. } => "same_centre",
+            TransferFromWrongCentre { .. } => "transfer_from_wrong_centre",
+            CorrectionWithoutReason => "correction_without_reason",
+            UnknownEntry { .. } => "unknown_entry",
+            CorrectionOfCorrection { .. } => "correction_of_correction",
+            WrongCorrectionType { .. } => "wrong_correction_type",
+            CorrectionChangesNothing { .. } => "correction_changes_nothing",
+            CorrectionBreaksHistory { .. } => "correction_breaks_history",
+        }
+    }
 }

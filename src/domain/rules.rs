@@ -191,11 +191,7 @@ fn check_dates(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Re
         _ => state.birth_date,
     };
     if let Some(birth_date) = birth_date.filter(|b| date < *b) {
-        return Err(E::DateBeforeBirth {
-            what,
-            date,
-            birth_date,
-        });
+        return Err(E::DateBeforeBirth { what, date });
     }
     if let Some(opened) = state.opened_on {
         after(date, what, opened, "the file opening")?;
