@@ -445,7 +445,7 @@ impl<'a> ChildSim<'a> {
                 .state()
                 .plan
                 .as_ref()
-                .is_some_and(|p| p.goals.contains(g))
+                .is_some_and(|p| p.has_goal(*g))
         };
         let goal = self
             .goals
@@ -550,10 +550,7 @@ impl<'a> ChildSim<'a> {
             Pending::CorrectLastContact => self.correct_last_contact(on),
             Pending::StartService => self.start_service(on),
             Pending::Progress(goal_id) => {
-                let in_plan = state
-                    .plan
-                    .as_ref()
-                    .is_some_and(|p| p.goals.contains(&goal_id));
+                let in_plan = state.plan.as_ref().is_some_and(|p| p.has_goal(goal_id));
                 if !in_plan {
                     return Ok(Ok(()));
                 }
@@ -578,11 +575,7 @@ impl<'a> ChildSim<'a> {
                 )
             }
             Pending::EndService(service_id) => {
-                if state
-                    .services
-                    .get(&service_id)
-                    .is_none_or(|s| s.finished.is_some())
-                {
+                if state.services.get(&service_id).is_none_or(|s| !s.is_open()) {
                     return Ok(Ok(()));
                 }
                 let end = ServiceEnded {

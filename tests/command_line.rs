@@ -190,7 +190,7 @@ fn bad_input_is_explained_and_writes_nothing() {
         (with(r#"{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "fax", "with": "child"}"#), 2, "unknown variant `fax`"),
         (with(r#"{"type": "raise_rights_concern", "occurred_on": "2024-03-05", "concern_id": "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10", "right": "education", "articles": [55]}"#), 2, "articles 1 to 54"),
         (with(r#"{"type": "record_family_contact", "occurred_on": "2099-01-01", "mode": "phone", "with": "child"}"#), 3, "is in the future"),
-        (with(r#"{"type": "record_family_contact", "occurred_on": "2010-01-01", "mode": "phone", "with": "child"}"#), 3, "before the child's birth"),
+        (with(r#"{"type": "record_family_contact", "occurred_on": "2010-01-01", "mode": "phone", "with": "child"}"#), 3, "before the child's date of birth"),
         (with(r#"{"type": "hold_assessment_meeting", "occurred_on": "2024-03-20", "participants": [{"role": "parent"}], "child_took_part": false, "needs": [{"domain": "development", "level": "mild"}]}"#), 3, "needs an accepted request"),
         (r#"{"recorded_by": {"person": "sw1@centre-sud", "role": "social_worker", "centre": "centre-sud"}, "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "\"child_id\" is required for record_family_contact"),
         (r#"{"child_id": "lea", "recorded_by": {"person": "sw1@centre-sud", "role": "social_worker", "centre": "centre-sud"}, "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "UUID"),

@@ -144,7 +144,11 @@ async fn refused_commands_write_nothing(store: TestStore) {
             contact("2030-01-01"),
             "in the future",
         ),
-        (vec![], contact("2016-01-01"), "before the child's birth"),
+        (
+            vec![],
+            contact("2016-01-01"),
+            "before the child's date of birth",
+        ),
         (
             vec![accept("2024-03-04")],
             adopt_plan("2024-03-10", vec![goal(GoalId(id(1)), "2024-09-01")]),

@@ -81,7 +81,7 @@ async fn incremental_rebuilt_and_folded_views_are_identical(store: TestStore) {
                 for steps in &journeys {
                     let child = ChildId::new_random();
                     let (mut journey, mut commands) = Journey::open(child, calendar().today);
-                    commands.extend(steps.iter().filter_map(|(s, d)| journey.command_for(s, *d)));
+                    commands.extend(steps.iter().filter_map(|step| journey.command_for(step)));
                     all_children.lock().unwrap().push(child);
                     queues.push((child, commands.into_iter().enumerate().collect::<Vec<_>>()));
                 }

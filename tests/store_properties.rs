@@ -30,7 +30,7 @@ async fn a_reloaded_file_equals_the_file_in_memory(store: TestStore) {
             handle.block_on(async {
                 let child = ChildId::new_random();
                 let (mut journey, mut commands) = Journey::open(child, calendar().today);
-                commands.extend(steps.iter().filter_map(|(s, d)| journey.command_for(s, *d)));
+                commands.extend(steps.iter().filter_map(|step| journey.command_for(step)));
                 for (n, command) in commands.iter().enumerate() {
                     let req = request(child, &format!("p-{n}"), command.clone());
                     store.record(calendar(), req).await.map_err(fail)?;

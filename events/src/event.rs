@@ -58,6 +58,16 @@ pub enum InitialDecision {
     Waiting,
 }
 
+impl std::fmt::Display for InitialDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitialDecision::Accepted => f.write_str("accepted"),
+            InitialDecision::Waiting => f.write_str("waiting"),
+            InitialDecision::Redirected { to } => write!(f, "redirected to {to}"),
+        }
+    }
+}
+
 /// Step 2: a centre professional assessed the request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,12 +6,11 @@
 //! an expectation created by then, due before then and not yet resolved by then. The worklist as
 //! of any date is therefore a filter on the same expectations.
 
-use std::collections::BTreeSet;
-
 use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{ChildHistory, Entry};
+use crate::lifecycle::{Lifecycle, Stage};
 use crate::rules::FollowUpRules;
 
 /// The follow-up rules of DOMAIN.md.
@@ -84,6 +83,28 @@ impl std::str::FromStr for FollowUpRule {
     }
 }
 
+/// What an expectation is about, when its rule concerns one thing in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    Referral(ReferralId),
+    Goal(GoalId),
+    LegalMatter(LegalMatterId),
+    RightsConcern(RightsConcernId),
+}
+
+impl std::fmt::Display for Subject {
+    /// The id alone (the rule says what kind of thing it is).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Referral(id) => id.fmt(f),
+            Subject::Goal(id) => id.fmt(f),
+            Subject::LegalMatter(id) => id.fmt(f),
+            Subject::RightsConcern(id) => id.fmt(f),
+        }
+    }
+}
+
 /// How an expectation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,8 +143,8 @@ pub struct Expectation {
     pub child_id: ChildId,
     /// The centre responsible for it.
     pub centre: CentreId,
-    /// What it is about, when the rule concerns one item (a referral, goal, matter or concern).
-    pub subject: Option<String>,
+    /// What it is about, when the rule concerns one referral, goal, legal matter or concern.
+    pub subject: Option<Subject>,
     pub source: SourceEntry,
     pub created_on: ClinicalDate,
     pub due_on: ClinicalDate,
@@ -145,7 +166,7 @@ pub struct Gap {
     pub rule: FollowUpRule,
     pub child_id: ChildId,
     pub centre: CentreId,
-    pub subject: Option<String>,
+    pub subject: Option<Subject>,
     pub due_on: ClinicalDate,
     pub days_overdue: i64,
     pub source: SourceEntry,
@@ -181,301 +202,172 @@ pub fn gaps_on<'a>(
 }
 
 /// Every expectation of one child's file, open or resolved, in the order they were created.
+///
+/// After each entry (in clinical order) the lifecycle says which next steps are expected and by
+/// when; the ledger compares that with what it holds open. A new expectation is opened where one
+/// is wanted and none is open; an open one that is no longer wanted, or wanted with another due
+/// date or at another centre, is resolved — fulfilled when the entry is the step it waited for.
 pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expectation> {
     let Some(child_id) = history.child_id() else {
         return vec![];
     };
-    let mut ledger = Ledger {
-        child_id,
-        centre: None,
-        active: false,
-        closed: false,
-        last_meeting_on: None,
-        goals_with_progress: BTreeSet::new(),
-        all: vec![],
-    };
+    let mut lifecycle = Lifecycle::default();
+    let mut all: Vec<Expectation> = vec![];
     for entry in history.entries() {
-        ledger.apply(entry, rules);
-    }
-    ledger.all
-}
-
-struct Ledger {
-    child_id: ChildId,
-    centre: Option<CentreId>,
-    /// Accepted and not closed: family contact is expected.
-    active: bool,
-    /// Closed and not reopened: nothing is expected.
-    closed: bool,
-    last_meeting_on: Option<ClinicalDate>,
-    goals_with_progress: BTreeSet<GoalId>,
-    all: Vec<Expectation>,
-}
-
-impl Ledger {
-    fn open(
-        &mut self,
-        rule: FollowUpRule,
-        subject: Option<String>,
-        entry: Entry<'_>,
-        due_on: ClinicalDate,
-    ) {
-        let Some(centre) = self.centre.clone().filter(|_| !self.closed) else {
-            return;
+        lifecycle.apply(entry.event);
+        let Some(centre) = lifecycle.centre.clone() else {
+            continue;
         };
-        self.all.push(Expectation {
-            rule,
-            child_id: self.child_id,
-            centre,
-            subject,
-            source: source_of(entry),
-            created_on: entry.occurred_on(),
-            due_on,
-            resolution: None,
-        });
-    }
-
-    /// Resolves the open expectations of `rule` (about `subject`, when given).
-    fn resolve(
-        &mut self,
-        rule: FollowUpRule,
-        subject: Option<&str>,
-        entry: Entry<'_>,
-        kind: ResolutionKind,
-    ) {
-        for e in self.all.iter_mut().filter(|e| {
-            e.resolution.is_none()
-                && e.rule == rule
-                && subject.is_none_or(|s| e.subject.as_deref() == Some(s))
-        }) {
-            e.resolution = Some(Resolution {
-                on: entry.occurred_on(),
-                by_sequence: entry.sequence(),
-                kind,
-            });
-        }
-    }
-
-    fn resolve_all(&mut self, entry: Entry<'_>, kind: ResolutionKind) -> Vec<Expectation> {
-        let mut resolved = vec![];
-        for e in self.all.iter_mut().filter(|e| e.resolution.is_none()) {
-            e.resolution = Some(Resolution {
-                on: entry.occurred_on(),
-                by_sequence: entry.sequence(),
-                kind,
-            });
-            resolved.push(e.clone());
-        }
-        resolved
-    }
-
-    fn open_goal(&self, goal_id: GoalId) -> Option<&Expectation> {
-        let subject = goal_id.to_string();
-        self.all.iter().find(|e| {
-            e.resolution.is_none()
-                && e.rule == FollowUpRule::GoalProgress
-                && e.subject.as_deref() == Some(subject.as_str())
-        })
-    }
-
-    fn apply(&mut self, entry: Entry<'_>, rules: &FollowUpRules) {
-        use ChildEvent::*;
-        use FollowUpRule as R;
-        use ResolutionKind::{Fulfilled, Superseded, Transferred};
-        let on = entry.occurred_on();
-        let days = |n: u32| on.plus_days(i64::from(n));
-        match entry.event {
-            ChildFileOpened(e) => {
-                self.centre = Some(e.centre.clone());
-                self.open(
-                    R::InitialAssessment,
-                    None,
-                    entry,
-                    days(rules.initial_assessment_days),
-                );
-            }
-            FileReopened(_) => {
-                self.closed = false;
-                self.open(
-                    R::InitialAssessment,
-                    None,
-                    entry,
-                    days(rules.initial_assessment_days),
-                );
-            }
-            InitialAssessmentCompleted(e) => {
-                self.resolve(R::InitialAssessment, None, entry, Fulfilled);
-                if e.decision == InitialDecision::Accepted {
-                    self.active = true;
-                    self.open(R::FirstMeeting, None, entry, days(rules.first_meeting_days));
-                    self.open(
-                        R::FamilyContact,
-                        None,
-                        entry,
-                        days(rules.family_contact_days),
-                    );
+        let mut wanted = wanted(&lifecycle, rules);
+        for open in all.iter_mut().filter(|e| e.resolution.is_none()) {
+            let still = wanted
+                .iter()
+                .position(|w| w.rule == open.rule && w.subject == open.subject);
+            let kind = match still.map(|i| &wanted[i]) {
+                Some(w) if w.due_on == open.due_on && open.centre == centre => {
+                    wanted.remove(still.unwrap_or_default());
+                    continue;
                 }
+                Some(_) if open.centre != centre => ResolutionKind::Transferred,
+                _ if fulfils(entry.event, open) => ResolutionKind::Fulfilled,
+                Some(_) => ResolutionKind::Superseded,
+                None => match entry.event {
+                    ChildEvent::FileClosed(_) => ResolutionKind::FileClosed,
+                    ChildEvent::ActionPlanAdopted(_) | ChildEvent::ActionPlanRevised(_)
+                        if open.rule == FollowUpRule::GoalProgress =>
+                    {
+                        ResolutionKind::Dropped
+                    }
+                    _ => ResolutionKind::Superseded,
+                },
+            };
+            open.resolution = Some(Resolution {
+                on: entry.occurred_on(),
+                by_sequence: entry.sequence(),
+                kind,
+            });
+        }
+        for w in wanted {
+            all.push(Expectation {
+                rule: w.rule,
+                child_id,
+                centre: centre.clone(),
+                subject: w.subject,
+                source: source_of(entry),
+                created_on: entry.occurred_on(),
+                due_on: w.due_on,
+                resolution: None,
+            });
+        }
+    }
+    all
+}
+
+/// A next step the file calls for now.
+struct Wanted {
+    rule: FollowUpRule,
+    subject: Option<Subject>,
+    due_on: ClinicalDate,
+}
+
+/// What the file in this state expects next, with due dates. A closed file expects nothing;
+/// referrals, legal matters and rights concerns still open when it reopens are expected again.
+fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
+    use FollowUpRule as R;
+    let mut wanted = vec![];
+    let mut want = |rule, subject, due_on| {
+        wanted.push(Wanted {
+            rule,
+            subject,
+            due_on,
+        })
+    };
+    let Some(period) = l.period() else {
+        return vec![];
+    };
+    let days = |from: ClinicalDate, n: u32| from.plus_days(n.into());
+    match l.stage {
+        Stage::NotOpened | Stage::Closed => return vec![],
+        Stage::AwaitingAssessment => want(
+            R::InitialAssessment,
+            None,
+            days(period.requested_on, rules.initial_assessment_days),
+        ),
+        Stage::AwaitingDecision | Stage::Redirected => {}
+        Stage::Active => {
+            if let (None, Some(accepted)) = (period.first_meeting_on, period.accepted_on) {
+                want(
+                    R::FirstMeeting,
+                    None,
+                    days(accepted, rules.first_meeting_days),
+                );
             }
-            AssessmentMeetingHeld(_) => {
-                self.resolve(R::FirstMeeting, None, entry, Fulfilled);
-                self.resolve(R::Reassessment, None, entry, Fulfilled);
-                self.resolve(R::PlanAfterMeeting, None, entry, Superseded);
-                self.last_meeting_on = Some(on);
-                self.open(
+            if let Some(meeting) = period
+                .last_meeting_on
+                .filter(|_| !l.planned_since_meeting())
+            {
+                want(
                     R::PlanAfterMeeting,
                     None,
-                    entry,
-                    days(rules.plan_after_meeting_days),
+                    days(meeting, rules.plan_after_meeting_days),
                 );
             }
-            ActionPlanAdopted(p) | ActionPlanRevised(p) => {
-                self.resolve(R::PlanAfterMeeting, None, entry, Fulfilled);
-                self.resolve(R::Reassessment, None, entry, Superseded);
-                let due = p.next_reassessment_on.unwrap_or_else(|| {
-                    self.last_meeting_on
-                        .unwrap_or(on)
-                        .plus_months(rules.reassessment_months)
-                });
-                self.open(R::Reassessment, None, entry, due);
-                self.plan_goals(p, entry);
+            if let Some(due) = l.next_reassessment(rules) {
+                want(R::Reassessment, None, due.due_on);
             }
-            GoalProgressRecorded(e) => {
-                self.goals_with_progress.insert(e.goal_id);
-                self.resolve(
-                    R::GoalProgress,
-                    Some(&e.goal_id.to_string()),
-                    entry,
-                    Fulfilled,
-                );
+            if let Some(due) = l.family_contact_due(rules) {
+                want(R::FamilyContact, None, due);
             }
-            ReferralMade(e) => {
-                let due = e
-                    .expected_outcome_by
-                    .unwrap_or_else(|| days(rules.referral_outcome_days));
-                self.open(
-                    R::ReferralOutcome,
-                    Some(e.referral_id.to_string()),
-                    entry,
-                    due,
-                );
-            }
-            ReferralOutcomeRecorded(e) if e.outcome.is_final() => {
-                self.resolve(
-                    R::ReferralOutcome,
-                    Some(&e.referral_id.to_string()),
-                    entry,
-                    Fulfilled,
-                );
-            }
-            LegalInterventionOpened(e) => {
-                self.open(
-                    R::LegalNews,
-                    Some(e.matter_id.to_string()),
-                    entry,
-                    days(rules.legal_no_news_days),
-                );
-            }
-            LegalInterventionConcluded(e) => {
-                self.resolve(
-                    R::LegalNews,
-                    Some(&e.matter_id.to_string()),
-                    entry,
-                    Fulfilled,
-                );
-            }
-            RightsConcernRaised(e) => {
-                self.open(
-                    R::RightsNews,
-                    Some(e.concern_id.to_string()),
-                    entry,
-                    days(rules.rights_no_news_days),
-                );
-            }
-            RightsConcernResolved(e) => {
-                self.resolve(
-                    R::RightsNews,
-                    Some(&e.concern_id.to_string()),
-                    entry,
-                    Fulfilled,
-                );
-            }
-            FamilyContactRecorded(_) if self.active => {
-                self.resolve(R::FamilyContact, None, entry, Fulfilled);
-                self.open(
-                    R::FamilyContact,
-                    None,
-                    entry,
-                    days(rules.family_contact_days),
-                );
-            }
-            FileTransferred(e) => {
-                // The receiving centre carries on what was open, with the same due dates.
-                let carried = self.resolve_all(entry, Transferred);
-                self.centre = Some(e.to_centre.clone());
-                for mut expectation in carried {
-                    expectation.centre = e.to_centre.clone();
-                    expectation.created_on = on;
-                    expectation.resolution = None;
-                    self.all.push(expectation);
-                }
-            }
-            FileClosed(_) => {
-                self.active = false;
-                self.closed = true;
-                self.resolve_all(entry, ResolutionKind::FileClosed);
-            }
-            _ => {}
-        }
-    }
-
-    /// Goals entering the plan are expected to show progress by their target date; a goal whose
-    /// target moved gets a new expectation; a goal left out of the plan is no longer expected.
-    fn plan_goals(&mut self, plan: &ActionPlanVersion, entry: Entry<'_>) {
-        let in_plan: BTreeSet<String> = plan.goals.iter().map(|g| g.goal_id.to_string()).collect();
-        let dropped: Vec<String> = self
-            .all
-            .iter()
-            .filter(|e| e.resolution.is_none() && e.rule == FollowUpRule::GoalProgress)
-            .filter_map(|e| e.subject.clone())
-            .filter(|s| !in_plan.contains(s))
-            .collect();
-        for subject in dropped {
-            self.resolve(
-                FollowUpRule::GoalProgress,
-                Some(&subject),
-                entry,
-                ResolutionKind::Dropped,
-            );
-        }
-        for goal in &plan.goals {
-            if self.goals_with_progress.contains(&goal.goal_id) {
-                continue;
-            }
-            match self.open_goal(goal.goal_id).map(|e| e.due_on) {
-                Some(due) if due == goal.target_on => {}
-                Some(_) => {
-                    let subject = goal.goal_id.to_string();
-                    self.resolve(
-                        FollowUpRule::GoalProgress,
-                        Some(&subject),
-                        entry,
-                        ResolutionKind::Superseded,
-                    );
-                    self.open(
-                        FollowUpRule::GoalProgress,
-                        Some(subject),
-                        entry,
+            for goal in l.plan.iter().flat_map(|p| &p.goals) {
+                if !l.goal_progress.contains_key(&goal.goal_id) {
+                    want(
+                        R::GoalProgress,
+                        Some(Subject::Goal(goal.goal_id)),
                         goal.target_on,
                     );
                 }
-                None => self.open(
-                    FollowUpRule::GoalProgress,
-                    Some(goal.goal_id.to_string()),
-                    entry,
-                    goal.target_on,
-                ),
             }
         }
+    }
+    for c in l.open_referrals() {
+        want(
+            R::ReferralOutcome,
+            Some(Subject::Referral(c.start.referral_id)),
+            Lifecycle::referral_due(&c.start, rules),
+        );
+    }
+    for c in l.open_legal_matters() {
+        want(
+            R::LegalNews,
+            Some(Subject::LegalMatter(c.start.matter_id)),
+            days(c.began_on(), rules.legal_no_news_days),
+        );
+    }
+    for c in l.open_rights_concerns() {
+        want(
+            R::RightsNews,
+            Some(Subject::RightsConcern(c.start.concern_id)),
+            days(c.began_on(), rules.rights_no_news_days),
+        );
+    }
+    wanted
+}
+
+/// Whether `event` is the step that `expectation` waited for.
+fn fulfils(event: &ChildEvent, expectation: &Expectation) -> bool {
+    use ChildEvent::*;
+    use FollowUpRule as R;
+    let about = |subject: Subject| expectation.subject == Some(subject);
+    match (expectation.rule, event) {
+        (R::InitialAssessment, InitialAssessmentCompleted(_)) => true,
+        (R::FirstMeeting | R::Reassessment, AssessmentMeetingHeld(_)) => true,
+        (R::PlanAfterMeeting, ActionPlanAdopted(_) | ActionPlanRevised(_)) => true,
+        (R::FamilyContact, FamilyContactRecorded(_)) => true,
+        (R::GoalProgress, GoalProgressRecorded(e)) => about(Subject::Goal(e.goal_id)),
+        (R::ReferralOutcome, ReferralOutcomeRecorded(e)) => about(Subject::Referral(e.referral_id)),
+        (R::LegalNews, LegalInterventionConcluded(e)) => about(Subject::LegalMatter(e.matter_id)),
+        (R::RightsNews, RightsConcernResolved(e)) => about(Subject::RightsConcern(e.concern_id)),
+        _ => false,
     }
 }
 

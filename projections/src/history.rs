@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 
+use crate::lifecycle::Lifecycle;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChildHistory {
     events: Vec<StoredEvent>,
@@ -124,16 +126,18 @@ impl ChildHistory {
         entries
     }
 
+    /// The file's lifecycle on `as_of` (clinical time; everything when `None`).
+    pub fn lifecycle(&self, as_of: Option<ClinicalDate>) -> Lifecycle {
+        Lifecycle::of(
+            self.entries_as_of(as_of)
+                .iter()
+                .map(|e| (e.sequence(), e.event)),
+        )
+    }
+
     /// The centre responsible for the file now: where it was opened, or transferred to last.
     pub fn centre(&self) -> Option<CentreId> {
-        self.entries()
-            .into_iter()
-            .filter_map(|e| match e.event {
-                ChildEvent::ChildFileOpened(o) => Some(o.centre.clone()),
-                ChildEvent::FileTransferred(t) => Some(t.to_centre.clone()),
-                _ => None,
-            })
-            .next_back()
+        self.lifecycle(None).centre
     }
 
     /// For each corrected entry (by sequence), its latest correction.

@@ -6,6 +6,7 @@ use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
 use crate::follow_up::{Expectation, FollowUpRule, ResolutionKind};
+use crate::lifecycle::referral_due_on;
 use crate::rules::FollowUpRules;
 use crate::trajectory::Trajectory;
 
@@ -104,9 +105,7 @@ pub fn indicators(
         .flat_map(|t| &t.referrals)
         .filter(|r| here(r.centre.as_ref()))
         .filter_map(|r| {
-            let due = r
-                .expected_by
-                .unwrap_or_else(|| r.made_on.plus_days(rules.referral_outcome_days.into()));
+            let due = referral_due_on(r.made_on, r.expected_by, rules);
             in_period(due).then(|| r.concluded_on().is_some_and(|d| d <= due))
         })
         .collect();

@@ -12,13 +12,15 @@
 pub mod follow_up;
 mod history;
 pub mod indicators;
+pub mod lifecycle;
 mod plan;
 mod rules;
 mod trajectory;
 
-pub use follow_up::{expectations, gaps_on, Expectation, FollowUpRule, Gap};
+pub use follow_up::{expectations, gaps_on, Expectation, FollowUpRule, Gap, Subject};
 pub use history::{ChildHistory, CorrectionMark, Entry};
 pub use indicators::{indicators, Indicators};
+pub use lifecycle::{Lifecycle, Stage};
 pub use plan::*;
 pub use rules::FollowUpRules;
 pub use trajectory::*;

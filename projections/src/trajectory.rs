@@ -10,13 +10,15 @@ use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
 use crate::history::{ChildHistory, CorrectionMark, Entry};
+use crate::lifecycle::{Lifecycle, PeriodOfCare};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trajectory {
     pub child_id: Option<ChildId>,
-    pub birth_date: Option<ClinicalDate>,
+    pub birth_date: Option<Identifying<ClinicalDate>>,
     pub timeline: Vec<TimelineEntry>,
-    pub episodes: Vec<Episode>,
+    /// The periods of care, from the file's lifecycle.
+    pub episodes: Vec<PeriodOfCare>,
     pub meetings: Vec<MeetingRecord>,
     pub needs: NeedsGrid,
     pub plans: Vec<PlanVersionRecord>,
@@ -41,20 +43,6 @@ pub struct TimelineEntry {
     pub centre: Option<CentreId>,
     pub recorded_by: Recorder,
     pub correction: Option<CorrectionMark>,
-}
-
-/// A period of care: from a request (opening or reopening) to closure.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Episode {
-    pub number: u32,
-    pub centre: CentreId,
-    pub requested_on: ClinicalDate,
-    pub source: ReferralSource,
-    pub assessed_on: Option<ClinicalDate>,
-    pub decision: Option<String>,
-    pub first_meeting_on: Option<ClinicalDate>,
-    pub closed_on: Option<ClinicalDate>,
-    pub closure_reason: Option<ClosureReason>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,7 +191,7 @@ impl Trajectory {
             legal_matters: vec![],
             rights_concerns: vec![],
         };
-        let mut centre: Option<CentreId> = None;
+        let mut lifecycle = Lifecycle::default();
         let mut needs: BTreeMap<NeedDomain, Vec<Option<NeedLevel>>> = BTreeMap::new();
         // Corrections applied and sorted once; the timeline shows every entry, the rest of the
         // trajectory only those that happened by `as_of`.
@@ -212,49 +200,35 @@ impl Trajectory {
             .iter()
             .filter(|e| as_of.is_none_or(|d| e.occurred_on() <= d))
         {
-            t.apply(entry.event, &mut centre, &mut needs);
+            lifecycle.apply(entry.event);
+            t.apply(entry.event, &lifecycle, &mut needs);
         }
         t.needs.rows = needs
             .into_iter()
             .map(|(domain, levels)| NeedRow { domain, levels })
             .collect();
-        t.timeline = timeline(history, &effective, as_of, t.birth_date);
+        t.birth_date = lifecycle.birth_date;
+        t.episodes = lifecycle.periods;
+        let birth_date = t.birth_date.as_ref().map(|b| *b.expose());
+        t.timeline = timeline(history, &effective, as_of, birth_date);
         t
     }
 
+    /// Adds one entry (in clinical order) to the story; `lifecycle` already includes it.
     fn apply(
         &mut self,
         event: &ChildEvent,
-        centre: &mut Option<CentreId>,
+        lifecycle: &Lifecycle,
         needs: &mut BTreeMap<NeedDomain, Vec<Option<NeedLevel>>>,
     ) {
         use ChildEvent::*;
-        let age = self.birth_date.map(|b| b.months_until(event.occurred_on()));
+        let centre = &lifecycle.centre;
+        let age = lifecycle
+            .birth_date
+            .as_ref()
+            .map(|b| b.expose().months_until(event.occurred_on()));
         match event {
-            ChildFileOpened(e) => {
-                self.birth_date = Some(*e.child.birth_date.expose());
-                *centre = Some(e.centre.clone());
-                self.open_episode(e.centre.clone(), e.occurred_on, e.request.source);
-            }
-            FileReopened(e) => {
-                if let Some(c) = centre.clone() {
-                    self.open_episode(c, e.occurred_on, e.request.source);
-                }
-            }
-            InitialAssessmentCompleted(e) => {
-                if let Some(ep) = self.episodes.last_mut() {
-                    ep.assessed_on = Some(e.occurred_on);
-                    ep.decision = Some(match &e.decision {
-                        InitialDecision::Accepted => "accepted".to_string(),
-                        InitialDecision::Waiting => "waiting".to_string(),
-                        InitialDecision::Redirected { to } => format!("redirected to {to}"),
-                    });
-                }
-            }
             AssessmentMeetingHeld(e) => {
-                if let Some(ep) = self.episodes.last_mut() {
-                    ep.first_meeting_on.get_or_insert(e.occurred_on);
-                }
                 let column = self.needs.meetings.len();
                 self.needs.meetings.push(e.meeting_number);
                 for levels in needs.values_mut() {
@@ -359,12 +333,7 @@ impl Trajectory {
                     c.resolution = Some(e.resolution);
                 }
             }
-            FileTransferred(e) => *centre = Some(e.to_centre.clone()),
             FileClosed(e) => {
-                if let Some(ep) = self.episodes.last_mut() {
-                    ep.closed_on = Some(e.occurred_on);
-                    ep.closure_reason = Some(e.reason);
-                }
                 for goal in self.goals.iter_mut().filter(|g| g.fate == GoalFate::InPlan) {
                     goal.fate = GoalFate::EndedWithFile;
                 }
@@ -372,25 +341,15 @@ impl Trajectory {
                     s.ended_on = Some(e.occurred_on);
                 }
             }
-            FamilyContactRecorded(_)
+            ChildFileOpened(_)
+            | FileReopened(_)
+            | InitialAssessmentCompleted(_)
+            | FileTransferred(_)
+            | FamilyContactRecorded(_)
             | ConsentGiven(_)
             | ConsentWithdrawn(_)
             | EntryCorrected(_) => {}
         }
-    }
-
-    fn open_episode(&mut self, centre: CentreId, on: ClinicalDate, source: ReferralSource) {
-        self.episodes.push(Episode {
-            number: self.episodes.len() as u32 + 1,
-            centre,
-            requested_on: on,
-            source,
-            assessed_on: None,
-            decision: None,
-            first_meeting_on: None,
-            closed_on: None,
-            closure_reason: None,
-        });
     }
 
     fn plan_version(
@@ -479,15 +438,12 @@ fn timeline(
         .filter(|(_, shown)| as_of.is_none_or(|d| shown.occurred_on() <= d))
         .collect();
     entries.sort_by_key(|(stored, shown)| (shown.occurred_on(), stored.sequence));
-    let mut centre: Option<CentreId> = None;
+    let mut lifecycle = Lifecycle::default();
     entries
         .into_iter()
         .map(|(stored, shown)| {
-            let counts = effective.contains_key(&stored.sequence);
-            match shown {
-                ChildEvent::ChildFileOpened(e) if counts => centre = Some(e.centre.clone()),
-                ChildEvent::FileTransferred(e) if counts => centre = Some(e.to_centre.clone()),
-                _ => {}
+            if effective.contains_key(&stored.sequence) {
+                lifecycle.apply(shown);
             }
             TimelineEntry {
                 sequence: stored.sequence,
@@ -496,7 +452,7 @@ fn timeline(
                 event_type: stored.event_type.clone(),
                 summary: shown.summary(),
                 age_months: birth_date.map(|b| b.months_until(shown.occurred_on())),
-                centre: centre.clone(),
+                centre: lifecycle.centre.clone(),
                 recorded_by: stored.metadata.recorded_by.clone(),
                 correction: corrections.get(&stored.sequence).cloned(),
             }

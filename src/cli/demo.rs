@@ -153,9 +153,7 @@ pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Fai
 
 fn stage_name(stage: Stage) -> String {
     match stage {
-        Stage::Accepted => "active".into(),
-        Stage::Closed => "closed".into(),
-        Stage::RequestReceived | Stage::DecisionWaiting => "awaiting a decision".into(),
+        Stage::AwaitingAssessment | Stage::AwaitingDecision => "awaiting a decision".into(),
         other => other.to_string(),
     }
 }

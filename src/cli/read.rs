@@ -247,8 +247,8 @@ pub fn render_trajectory(
 ) -> String {
     let mut out = String::new();
     let _ = write!(out, "Trajectory of child {child}");
-    if let Some(b) = t.birth_date {
-        let _ = write!(out, ", born {b}");
+    if let Some(b) = &t.birth_date {
+        let _ = write!(out, ", born {}", b.expose());
     }
     if let Some(d) = as_of {
         let _ = write!(out, " — as of {d}");

@@ -181,7 +181,7 @@ fn csv_of(gaps: &[Gap]) -> Result<String, Failure> {
                 g.rule.as_str().to_string(),
                 g.child_id.to_string(),
                 g.centre.to_string(),
-                g.subject.clone().unwrap_or_default(),
+                g.subject.map(|s| s.to_string()).unwrap_or_default(),
                 g.due_on.to_string(),
                 g.days_overdue.to_string(),
                 g.source.sequence.to_string(),

@@ -1,11 +1,11 @@
 //! The `ChildFile` aggregate: a child's file as a cqrs-es aggregate. Commands are validated against
-//! the file's lifecycle (`rules`) and become events; events fold into `FileState`. Everything here
-//! is pure: the only outside fact a rule needs, today's date, comes in as `ClinicalCalendar`.
+//! the file's lifecycle (`rules`) and become events; events fold into the same [`Lifecycle`] that
+//! every read model uses, in the same clinical order. Everything here is pure: the only outside
+//! fact a rule needs, today's date, comes in as `ClinicalCalendar`.
 
 mod command;
 mod error;
 mod rules;
-mod state;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub use command::*;
 pub use error::ChildFileError;
+pub use lifecourse_projections::lifecycle::{Lifecycle, Stage};
 pub use rules::label;
-pub use state::{FileState, Item, PlanInForce, Stage};
 
 /// The aggregate's one service: what day it is where the centre is, so that no entry is dated in
 /// the future.
@@ -44,7 +44,7 @@ impl DomainEvent for ChildFileEvent {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChildFile {
     entries: Vec<ChildEvent>,
-    state: FileState,
+    state: Lifecycle,
 }
 
 impl Aggregate for ChildFile {
@@ -78,7 +78,8 @@ impl ChildFile {
         file
     }
 
-    pub fn state(&self) -> &FileState {
+    /// The file's lifecycle: its entries as they now count, folded in clinical order.
+    pub fn state(&self) -> &Lifecycle {
         &self.state
     }
 
@@ -93,13 +94,16 @@ impl ChildFile {
     }
 
     fn record(&mut self, event: ChildEvent) {
-        let is_correction = matches!(event, ChildEvent::EntryCorrected(_));
-        if !is_correction {
+        // An entry dated on or after every other one goes last in clinical order: fold it on.
+        // A back-dated entry or a correction changes the order or the facts: fold again.
+        let goes_last = !matches!(event, ChildEvent::EntryCorrected(_))
+            && self.state.latest_on <= Some(event.occurred_on());
+        if goes_last {
             self.state.apply(&event);
         }
         self.entries.push(event);
-        if is_correction {
-            self.state = fold(effective_entries(&self.entries).into_iter().map(|(_, e)| e));
+        if !goes_last {
+            self.state = Lifecycle::of(effective_entries(&self.entries));
         }
     }
 
@@ -244,9 +248,12 @@ impl ChildFile {
     ) -> Result<(), ChildFileError> {
         let mut candidate = self.entries.clone();
         candidate.push(correction.clone());
-        let mut state = FileState::default();
-        for (sequence, entry) in effective_entries(&candidate) {
+        let effective = effective_entries(&candidate);
+        for (i, &(sequence, entry)) in effective.iter().enumerate() {
             if sequence >= from_sequence {
+                // Each entry is checked against the file as it stood when it was recorded:
+                // the entries recorded before it, as corrected, in clinical order.
+                let state = Lifecycle::of(effective[..i].iter().copied());
                 rules::admit(&state, entry, today).map_err(|problem| {
                     ChildFileError::CorrectionBreaksHistory {
                         sequence,
@@ -255,16 +262,9 @@ impl ChildFile {
                     }
                 })?;
             }
-            state.apply(entry);
         }
         Ok(())
     }
-}
-
-fn fold<'a>(entries: impl IntoIterator<Item = &'a ChildEvent>) -> FileState {
-    let mut state = FileState::default();
-    entries.into_iter().for_each(|e| state.apply(e));
-    state
 }
 
 #[cfg(test)]

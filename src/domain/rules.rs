@@ -4,8 +4,9 @@
 
 use lifecourse_events::*;
 
+use lifecourse_projections::lifecycle::{Course, Lifecycle, Stage};
+
 use super::error::ChildFileError as E;
-use super::state::{FileState, Item, Stage};
 
 type Result<T = ()> = std::result::Result<T, E>;
 
@@ -39,7 +40,7 @@ pub fn label(event: &ChildEvent) -> &'static str {
 
 /// Checks that `event` may be the next entry of a file in `state`. Corrections are checked by
 /// `ChildFile`, which knows the entries they point at.
-pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Result {
+pub fn admit(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Result {
     use ChildEvent::*;
     let what = label(event);
     match (state.stage, event) {
@@ -56,37 +57,46 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
         ) => {}
         (Stage::Closed, _) => {
             return Err(E::FileIsClosed {
-                closed_on: state.closed_on.unwrap_or(event.occurred_on()),
+                closed_on: state.closed_on().unwrap_or(event.occurred_on()),
                 attempted: what,
             })
         }
         _ => {}
     }
     check_dates(state, event, today)?;
+    entry_rules(state, event)?;
+    milestone_order(state, event)
+}
 
+/// What each kind of entry needs of the file.
+fn entry_rules(state: &Lifecycle, event: &ChildEvent) -> Result {
+    use ChildEvent::*;
+    let what = label(event);
     match event {
         ChildFileOpened(_) => Ok(()),
         InitialAssessmentCompleted(e) => initial_assessment(state, e),
-        AssessmentMeetingHeld(e) => meeting(state, e),
-        ActionPlanAdopted(p) => plan(state, p, false),
-        ActionPlanRevised(p) => plan(state, p, true),
+        AssessmentMeetingHeld(e) => meeting(state, event, e),
+        ActionPlanAdopted(p) => plan(state, event, p, false),
+        ActionPlanRevised(p) => plan(state, event, p, true),
         GoalProgressRecorded(e) => {
-            accepted(state, what)?;
+            accepted(state, event)?;
             let plan = state.plan.as_ref().ok_or(E::NoPlanInForce {
                 attempted: "record progress against",
             })?;
-            known_goals(plan.version, &plan.goals, [e.goal_id])?;
+            known_goals(plan, [e.goal_id])?;
             match state.goals_ever.get(&e.goal_id) {
                 Some(entered) => after(e.occurred_on, what, *entered, "the plan that set the goal"),
                 None => Ok(()),
             }
         }
         ServiceStarted(e) => {
-            accepted(state, what)?;
+            accepted(state, event)?;
             fresh(&state.services, &e.service_id, "service")?;
             match &state.plan {
+                Some(_) if e.linked_goals.is_empty() => Ok(()),
                 Some(plan) => {
-                    known_goals(plan.version, &plan.goals, e.linked_goals.iter().copied())
+                    known_goals(plan, e.linked_goals.iter().copied())?;
+                    after(e.occurred_on, what, plan.adopted_on, "the plan in force")
                 }
                 None if e.linked_goals.is_empty() => Ok(()),
                 None => Err(E::NoPlanInForce {
@@ -95,11 +105,11 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
             }
         }
         ServiceEnded(e) => {
-            let item = open_item(&state.services, &e.service_id, "service")?;
-            after(e.occurred_on, what, item.began_on, "the service start")
+            let course = open_course(&state.services, &e.service_id, "service")?;
+            after(e.occurred_on, what, course.began_on(), "the service start")
         }
         ReferralMade(e) => {
-            accepted(state, what)?;
+            accepted(state, event)?;
             fresh(&state.referrals, &e.referral_id, "referral")?;
             match e.expected_outcome_by {
                 Some(expected) if expected < e.occurred_on => Err(E::ExpectedBeforeReferral {
@@ -110,36 +120,54 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
             }
         }
         ReferralOutcomeRecorded(e) => {
-            let item = open_item(&state.referrals, &e.referral_id, "referral")?;
-            after(e.occurred_on, what, item.began_on, "the referral")
+            let course = open_course(&state.referrals, &e.referral_id, "referral")?;
+            after(e.occurred_on, what, course.began_on(), "the referral")?;
+            match &course.latest {
+                // Outcomes of one referral are dated in the order they are recorded.
+                Some(news) => after(
+                    e.occurred_on,
+                    what,
+                    news.on,
+                    "the referral's latest outcome",
+                ),
+                None => Ok(()),
+            }
         }
         LegalInterventionOpened(e) => {
-            accepted(state, what)?;
+            accepted(state, event)?;
             fresh(&state.legal_matters, &e.matter_id, "legal intervention")
         }
         LegalInterventionConcluded(e) => {
-            let item = open_item(&state.legal_matters, &e.matter_id, "legal intervention")?;
-            after(e.occurred_on, what, item.began_on, "the legal intervention")
+            let course = open_course(&state.legal_matters, &e.matter_id, "legal intervention")?;
+            after(
+                e.occurred_on,
+                what,
+                course.began_on(),
+                "the legal intervention",
+            )
         }
         RightsConcernRaised(e) => {
-            accepted(state, what)?;
+            accepted(state, event)?;
             fresh(&state.rights_concerns, &e.concern_id, "rights concern")?;
             articles(&e.articles)
         }
         RightsConcernResolved(e) => {
-            let item = open_item(&state.rights_concerns, &e.concern_id, "rights concern")?;
-            after(e.occurred_on, what, item.began_on, "the rights concern")
+            let course = open_course(&state.rights_concerns, &e.concern_id, "rights concern")?;
+            after(e.occurred_on, what, course.began_on(), "the rights concern")
         }
         FamilyContactRecorded(_) => Ok(()),
         ConsentGiven(e) => match state.consents.get(&e.scope) {
-            Some(since) => Err(E::ConsentAlreadyGiven {
+            Some(consent) => Err(E::ConsentAlreadyGiven {
                 scope: e.scope,
-                since: *since,
+                since: consent.since,
             }),
-            None => Ok(()),
+            None => match state.consent_changed_on.get(&e.scope) {
+                Some(withdrawn) => after(e.occurred_on, what, *withdrawn, "its withdrawal"),
+                None => Ok(()),
+            },
         },
         ConsentWithdrawn(e) => match state.consents.get(&e.scope) {
-            Some(since) => after(e.occurred_on, what, *since, "the consent"),
+            Some(consent) => after(e.occurred_on, what, consent.since, "the consent"),
             None => Err(E::NoConsentToWithdraw { scope: e.scope }),
         },
         EntryCorrected(_) => Ok(()),
@@ -161,7 +189,7 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
             Some(latest) => after(e.occurred_on, what, latest, "the latest entry"),
             None => Ok(()),
         },
-        FileReopened(e) => match (state.stage, state.closed_on) {
+        FileReopened(e) => match (state.stage, state.closed_on()) {
             (Stage::Closed, Some(closed_on)) => {
                 after(e.occurred_on, what, closed_on, "the closure")
             }
@@ -171,7 +199,7 @@ pub fn admit(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Resu
 }
 
 /// No entry in the future, before the child's birth, or before the file was opened.
-fn check_dates(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Result {
+fn check_dates(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Result {
     let (what, date) = (label(event), event.occurred_on());
     if date > today {
         return Err(E::DateInFuture { what, date, today });
@@ -188,15 +216,30 @@ fn check_dates(state: &FileState, event: &ChildEvent, today: ClinicalDate) -> Re
             }
             Some(birth)
         }
-        _ => state.birth_date,
+        _ => state.birth_date.as_ref().map(|b| *b.expose()),
     };
-    if let Some(birth_date) = birth_date.filter(|b| date < *b) {
+    if birth_date.is_some_and(|b| date < b) {
         return Err(E::DateBeforeBirth { what, date });
     }
-    if let Some(opened) = state.opened_on {
-        after(date, what, opened, "the file opening")?;
+    match state.opened_on {
+        Some(opened) => after(date, what, opened, "the file opening"),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// A milestone (an entry that changes the stage, the plan in force or the centre) may not be
+/// dated before the previous one, so that milestones happen in the order they are recorded and
+/// clinical order tells the same story as the record.
+fn milestone_order(state: &Lifecycle, event: &ChildEvent) -> Result {
+    match state.milestone_on {
+        Some(milestone) if Lifecycle::is_milestone(event) => after(
+            event.occurred_on(),
+            label(event),
+            milestone,
+            "the file's latest assessment, meeting, plan, transfer, closure or reopening",
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn after(
@@ -217,21 +260,27 @@ fn after(
     }
 }
 
-fn accepted(state: &FileState, attempted: &'static str) -> Result {
-    if state.stage == Stage::Accepted {
-        Ok(())
-    } else {
-        Err(E::NotAccepted {
-            attempted,
+/// The request is accepted, and `event` is not dated before the acceptance.
+fn accepted(state: &Lifecycle, event: &ChildEvent) -> Result {
+    let what = label(event);
+    match (state.stage, state.accepted_on()) {
+        (Stage::Active, Some(accepted_on)) => after(
+            event.occurred_on(),
+            what,
+            accepted_on,
+            "the acceptance of the request",
+        ),
+        _ => Err(E::NotAccepted {
+            attempted: what,
             stage: state.stage,
-        })
+        }),
     }
 }
 
-fn initial_assessment(state: &FileState, e: &InitialAssessmentCompleted) -> Result {
+fn initial_assessment(state: &Lifecycle, e: &InitialAssessmentCompleted) -> Result {
     match state.stage {
-        Stage::RequestReceived | Stage::DecisionWaiting => {}
-        Stage::Accepted => {
+        Stage::AwaitingAssessment | Stage::AwaitingDecision => {}
+        Stage::Active => {
             return Err(E::AlreadyAssessed {
                 decision: "accepted",
             })
@@ -247,7 +296,7 @@ fn initial_assessment(state: &FileState, e: &InitialAssessmentCompleted) -> Resu
             return Err(E::RedirectedNowhere);
         }
     }
-    match state.request_on {
+    match state.request_on() {
         Some(request_on) => after(
             e.occurred_on,
             "the initial assessment",
@@ -258,8 +307,8 @@ fn initial_assessment(state: &FileState, e: &InitialAssessmentCompleted) -> Resu
     }
 }
 
-fn meeting(state: &FileState, e: &AssessmentMeetingHeld) -> Result {
-    accepted(state, "an assessment meeting")?;
+fn meeting(state: &Lifecycle, event: &ChildEvent, e: &AssessmentMeetingHeld) -> Result {
+    accepted(state, event)?;
     let expected = state.meetings + 1;
     let expected_kind = if state.meetings == 0 {
         MeetingKind::Initial
@@ -288,19 +337,11 @@ fn meeting(state: &FileState, e: &AssessmentMeetingHeld) -> Result {
             });
         }
     }
-    match state.request_on {
-        Some(request_on) => after(e.occurred_on, "the meeting", request_on, "the request"),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
-fn plan(state: &FileState, p: &ActionPlanVersion, revision: bool) -> Result {
-    let what = if revision {
-        "a plan revision"
-    } else {
-        "an action plan"
-    };
-    accepted(state, what)?;
+fn plan(state: &Lifecycle, event: &ChildEvent, p: &ActionPlanVersion, revision: bool) -> Result {
+    accepted(state, event)?;
     match (&state.plan, revision) {
         (Some(plan), false) => {
             return Err(E::PlanAlreadyInForce {
@@ -312,9 +353,9 @@ fn plan(state: &FileState, p: &ActionPlanVersion, revision: bool) -> Result {
                 attempted: "revise",
             })
         }
-        (None, false) if !state.met_since_request => {
+        (None, false) if state.meeting_this_period().is_none() => {
             return Err(E::NoMeetingYet {
-                request_on: state.request_on.unwrap_or(p.occurred_on),
+                request_on: state.request_on().unwrap_or(p.occurred_on),
             })
         }
         _ => {}
@@ -346,13 +387,15 @@ fn plan(state: &FileState, p: &ActionPlanVersion, revision: bool) -> Result {
             "the plan in force",
         )?;
     }
-    let carried = state.plan.as_ref().map(|plan| &plan.goals);
     let mut seen = std::collections::BTreeSet::new();
     for goal in &p.goals {
         if !seen.insert(goal.goal_id) {
             return Err(E::DuplicateGoal { goal: goal.goal_id });
         }
-        let is_carried = carried.is_some_and(|c| c.contains(&goal.goal_id));
+        let is_carried = state
+            .plan
+            .as_ref()
+            .is_some_and(|plan| plan.has_goal(goal.goal_id));
         if !is_carried && state.goals_ever.contains_key(&goal.goal_id) {
             return Err(E::GoalIdReused { goal: goal.goal_id });
         }
@@ -382,18 +425,18 @@ fn label_plan(revision: bool) -> &'static str {
 }
 
 fn known_goals(
-    plan_version: u32,
-    goals: &std::collections::BTreeSet<GoalId>,
+    plan: &lifecourse_projections::lifecycle::PlanInForce,
     wanted: impl IntoIterator<Item = GoalId>,
 ) -> Result {
     for goal in wanted {
-        if !goals.contains(&goal) {
+        if !plan.has_goal(goal) {
             return Err(E::UnknownGoal {
                 goal,
-                plan_version,
-                known: goals
+                plan_version: plan.version,
+                known: plan
+                    .goals
                     .iter()
-                    .map(ToString::to_string)
+                    .map(|g| g.goal_id.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
             });
@@ -402,8 +445,8 @@ fn known_goals(
     Ok(())
 }
 
-fn fresh<K: Ord + ToString>(
-    items: &std::collections::BTreeMap<K, Item>,
+fn fresh<K: Ord + ToString, S, H>(
+    items: &std::collections::BTreeMap<K, Course<S, H>>,
     id: &K,
     kind: &'static str,
 ) -> Result {
@@ -417,11 +460,11 @@ fn fresh<K: Ord + ToString>(
     }
 }
 
-fn open_item<'a, K: Ord + ToString>(
-    items: &'a std::collections::BTreeMap<K, Item>,
+fn open_course<'a, K: Ord + ToString, S, H: std::fmt::Display>(
+    items: &'a std::collections::BTreeMap<K, Course<S, H>>,
     id: &K,
     kind: &'static str,
-) -> Result<&'a Item> {
+) -> Result<&'a Course<S, H>> {
     let item = items.get(id).ok_or_else(|| E::UnknownItem {
         kind,
         id: id.to_string(),
@@ -438,12 +481,12 @@ fn open_item<'a, K: Ord + ToString>(
             )
         },
     })?;
-    match &item.finished {
-        Some((on, state)) => Err(E::AlreadyFinished {
+    match &item.ended {
+        Some(ended) => Err(E::AlreadyFinished {
             kind,
             id: id.to_string(),
-            state: state.clone(),
-            on: *on,
+            state: ended.how.to_string(),
+            on: ended.on,
         }),
         None => Ok(item),
     }

@@ -82,9 +82,24 @@ fn opening_a_file_records_the_request() {
     TestFramework::<ChildFile>::with(calendar())
         .given_no_previous_events()
         .when(open_file("2024-03-01", "2017-05-10"))
-        .then_expect_events(vec![ChildFileEvent(
-            events_of([open_file("2024-03-01", "2017-05-10")], date(TODAY)).remove(0),
-        )]);
+        .then_expect_events(vec![ChildFileEvent(ChildEvent::ChildFileOpened(
+            ChildFileOpened {
+                occurred_on: date("2024-03-01"),
+                centre: CentreId::parse("centre-sud").unwrap(),
+                child: ChildIdentity {
+                    given_name: "Léa".into(),
+                    family_name: "Tremblay".into(),
+                    birth_date: Identifying::new(date("2017-05-10")),
+                    address: Some("2100 rue Ontario Est".into()),
+                    phone: None,
+                },
+                request: Request {
+                    source: ReferralSource::School,
+                    source_detail: Some("École Saint-Nom".into()),
+                    reason: "language delay and frequent absences".into(),
+                },
+            },
+        ))]);
 }
 
 #[test]
@@ -250,10 +265,10 @@ fn no_date_before_the_childs_birth() {
         ChildFileError::DateBeforeBirth { .. }
     ));
     let err = refused(accepted(), contact("2016-01-01"));
-    assert!(
-        err.to_string()
-            .contains("before the child's birth on 2017-05-10"),
-        "{err}"
+    // The birth date identifies the child: the message names the problem, not the date.
+    assert_eq!(
+        err.to_string(),
+        "the family contact is dated 2016-01-01, before the child's date of birth; check the date"
     );
 }
 
@@ -361,7 +376,7 @@ fn care_needs_an_accepted_request() {
         matches!(
             err,
             ChildFileError::NotAccepted {
-                stage: Stage::DecisionWaiting,
+                stage: Stage::AwaitingDecision,
                 ..
             }
         ),
@@ -870,7 +885,7 @@ fn closing_a_file_ends_its_services_and_its_plan() {
     );
     let file = ChildFile::from_entries(events_of(h, date(TODAY)));
     assert!(file.state().plan.is_none());
-    assert!(file.state().services[&s].finished.is_some());
+    assert!(!file.state().services[&s].is_open());
 }
 
 #[test]

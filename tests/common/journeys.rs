@@ -1,6 +1,10 @@
 //! Random but valid histories for property tests: a proptest strategy of abstract steps, and a
 //! `Journey` that turns each step into a command the file accepts at that point (or skips it when
 //! the step makes no sense there, e.g. an outcome with no open referral).
+//!
+//! Time does not only move forward, as in real records: a step may be recorded late and dated
+//! back (it is tried on the earlier date first, and on the journey's current date if the file's
+//! rules refuse the earlier one), and a correction may void or re-date any entry.
 
 use cqrs_es::Aggregate;
 use lifecourse::domain::*;
@@ -26,7 +30,8 @@ pub enum Step {
     ResolveConcern(u8),
     Consent(bool),
     Withdraw(bool),
-    Correct(u8, bool),
+    /// Correct entry `n` (modulo the entries): void it, or re-date it by the given days back.
+    Correct(u8, bool, u8),
     Transfer,
     Close(u8),
     Reopen,
@@ -50,16 +55,21 @@ pub fn step() -> impl Strategy<Value = Step> {
         1 => any::<u8>().prop_map(Step::ResolveConcern),
         1 => any::<bool>().prop_map(Step::Consent),
         1 => any::<bool>().prop_map(Step::Withdraw),
-        1 => (any::<u8>(), any::<bool>()).prop_map(|(e, v)| Step::Correct(e, v)),
+        2 => (any::<u8>(), any::<bool>(), 0u8..8).prop_map(|(e, v, b)| Step::Correct(e, v, b)),
         1 => Just(Step::Transfer),
         1 => any::<u8>().prop_map(Step::Close),
         1 => Just(Step::Reopen),
     ]
 }
 
-/// A history: steps, each with the days that pass before it.
-pub fn steps(max: usize) -> impl Strategy<Value = Vec<(Step, u8)>> {
-    prop::collection::vec((step(), 0u8..30), 1..max)
+/// One step of a history: what happens, the days that pass before it is recorded, and how many
+/// days before that it is dated (0: the day it is recorded).
+pub type Dated = (Step, u8, u8);
+
+/// A history: steps, each with the days that pass before it and how far it is dated back.
+pub fn steps(max: usize) -> impl Strategy<Value = Vec<Dated>> {
+    let back = prop_oneof![3 => Just(0u8), 1 => 1u8..60];
+    prop::collection::vec((step(), 0u8..30, back), 1..max)
 }
 
 /// One child's file as the journey builds it, in memory.
@@ -106,17 +116,39 @@ impl Journey {
         self.date.to_string()
     }
 
-    fn open_ids<K: Copy + Ord>(items: &std::collections::BTreeMap<K, Item>) -> Vec<K> {
+    fn open_ids<K: Copy + Ord, S, H>(
+        items: &std::collections::BTreeMap<K, lifecourse_projections::lifecycle::Course<S, H>>,
+    ) -> Vec<K> {
         items
             .iter()
-            .filter(|(_, i)| i.finished.is_none())
+            .filter(|(_, c)| c.is_open())
             .map(|(k, _)| *k)
             .collect()
     }
 
     /// The command for this step, already accepted by the in-memory file, or `None` to skip.
-    pub fn command_for(&mut self, step: &Step, days: u8) -> Option<ChildFileCommand> {
-        self.date = self.date.plus_days(i64::from(days)).min(self.today);
+    /// Dated back when the step says so and the file accepts it, else dated today.
+    pub fn command_for(&mut self, (step, days, back): &Dated) -> Option<ChildFileCommand> {
+        self.date = self.date.plus_days(i64::from(*days)).min(self.today);
+        let earlier = self
+            .date
+            .plus_days(-i64::from(*back))
+            .max(date("2020-01-06"));
+        if *back > 0 {
+            let today = self.date;
+            self.date = earlier;
+            let command = self.dated_command(step);
+            self.date = today;
+            if let Some(command) = command.and_then(|c| self.accept(c)) {
+                return Some(command);
+            }
+        }
+        let command = self.dated_command(step)?;
+        self.accept(command)
+    }
+
+    /// The command for this step, dated `self.date`, not yet checked by the file.
+    fn dated_command(&mut self, step: &Step) -> Option<ChildFileCommand> {
         let on = self.on();
         let state = self.file.state().clone();
         let pick = |n: u8, len: usize| (len > 0).then(|| n as usize % len);
@@ -133,9 +165,12 @@ impl Journey {
             Step::Meeting => meeting(&on),
             Step::Plan(n) | Step::Revise(_, n) => {
                 let keep: Vec<GoalId> = match (step, &state.plan) {
-                    (Step::Revise(k, _), Some(plan)) => {
-                        plan.goals.iter().copied().take(*k as usize % 3).collect()
-                    }
+                    (Step::Revise(k, _), Some(plan)) => plan
+                        .goals
+                        .iter()
+                        .map(|g| g.goal_id)
+                        .take(*k as usize % 3)
+                        .collect(),
                     _ => vec![],
                 };
                 let target = self.date.plus_days(120).to_string();
@@ -151,7 +186,13 @@ impl Journey {
                 }
             }
             Step::Progress(g) => {
-                let goals: Vec<_> = state.plan.as_ref()?.goals.iter().copied().collect();
+                let goals: Vec<_> = state
+                    .plan
+                    .as_ref()?
+                    .goals
+                    .iter()
+                    .map(|g| g.goal_id)
+                    .collect();
                 let status = GoalStatus::ALL[*g as usize % GoalStatus::ALL.len()];
                 progress(&on, goals[pick(*g, goals.len())?], status)
             }
@@ -159,7 +200,7 @@ impl Journey {
                 let goal = state
                     .plan
                     .as_ref()
-                    .and_then(|p| p.goals.iter().next().copied());
+                    .and_then(|p| p.goals.first().map(|g| g.goal_id));
                 let links = if *linked {
                     goal.into_iter().collect()
                 } else {
@@ -200,29 +241,21 @@ impl Journey {
             }
             Step::Consent(research) => give_consent(&on, scope(*research)),
             Step::Withdraw(research) => withdraw_consent(&on, scope(*research)),
-            Step::Correct(e, void) => {
-                let contacts: Vec<(u64, FamilyContactRecorded)> = self
+            Step::Correct(e, void, back) => {
+                let entries: Vec<(u64, ChildEvent)> = self
                     .file
                     .entries()
                     .iter()
                     .zip(1u64..)
-                    .filter_map(|(entry, seq)| match entry {
-                        ChildEvent::FamilyContactRecorded(c) => Some((seq, c.clone())),
-                        _ => None,
-                    })
+                    .filter(|(entry, _)| !matches!(entry, ChildEvent::EntryCorrected(_)))
+                    .map(|(entry, seq)| (seq, entry.clone()))
                     .collect();
-                let (sequence, contact) = contacts[pick(*e, contacts.len())?].clone();
+                let (sequence, entry) = entries[pick(*e, entries.len())?].clone();
                 let correction = if *void {
                     CorrectionRequest::EnteredInError
                 } else {
-                    let mode = if contact.mode == ContactMode::Phone {
-                        ContactMode::HomeVisit
-                    } else {
-                        ContactMode::Phone
-                    };
-                    CorrectionRequest::ReplacedBy(Box::new(ChildEvent::FamilyContactRecorded(
-                        FamilyContactRecorded { mode, ..contact },
-                    )))
+                    let on = entry.occurred_on().plus_days(-i64::from(*back));
+                    CorrectionRequest::ReplacedBy(Box::new(redated(&entry, on)))
                 };
                 correct(&on, sequence, correction)
             }
@@ -240,8 +273,21 @@ impl Journey {
             ),
             Step::Reopen => reopen(&on),
         };
-        self.accept(command)
+        Some(command)
     }
+}
+
+/// The same entry dated `on` (every entry has `occurred_on`).
+fn redated(entry: &ChildEvent, on: ClinicalDate) -> ChildEvent {
+    let mut value = serde_json::to_value(entry).expect("entries serialise");
+    for body in value
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|o| o.values_mut())
+    {
+        body["occurred_on"] = serde_json::Value::String(on.to_string());
+    }
+    serde_json::from_value(value).expect("a re-dated entry is still an entry")
 }
 
 fn scope(research: bool) -> ConsentScope {
