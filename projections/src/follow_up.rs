@@ -184,7 +184,7 @@ pub fn gaps_on<'a>(
             rule: e.rule,
             child_id: e.child_id,
             centre: e.centre.clone(),
-            subject: e.subject.clone(),
+            subject: e.subject,
             due_on: e.due_on,
             days_overdue: e.due_on.days_until(as_of),
             source: e.source.clone(),
@@ -205,8 +205,9 @@ pub fn gaps_on<'a>(
 ///
 /// After each entry (in clinical order) the lifecycle says which next steps are expected and by
 /// when; the ledger compares that with what it holds open. A new expectation is opened where one
-/// is wanted and none is open; an open one that is no longer wanted, or wanted with another due
-/// date or at another centre, is resolved — fulfilled when the entry is the step it waited for.
+/// is wanted and none is open; an open one is resolved when the entry is the step it waited for
+/// (fulfilled), or when it is no longer wanted, or wanted with another due date or at another
+/// centre.
 pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expectation> {
     let Some(child_id) = history.child_id() else {
         return vec![];
@@ -224,12 +225,13 @@ pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expect
                 .iter()
                 .position(|w| w.rule == open.rule && w.subject == open.subject);
             let kind = match still.map(|i| &wanted[i]) {
+                // The step happened: resolved, even where the next one falls due on the same day.
+                _ if fulfils(entry.event, open) => ResolutionKind::Fulfilled,
                 Some(w) if w.due_on == open.due_on && open.centre == centre => {
                     wanted.remove(still.unwrap_or_default());
                     continue;
                 }
                 Some(_) if open.centre != centre => ResolutionKind::Transferred,
-                _ if fulfils(entry.event, open) => ResolutionKind::Fulfilled,
                 Some(_) => ResolutionKind::Superseded,
                 None => match entry.event {
                     ChildEvent::FileClosed(_) => ResolutionKind::FileClosed,
@@ -364,7 +366,10 @@ fn fulfils(event: &ChildEvent, expectation: &Expectation) -> bool {
         (R::PlanAfterMeeting, ActionPlanAdopted(_) | ActionPlanRevised(_)) => true,
         (R::FamilyContact, FamilyContactRecorded(_)) => true,
         (R::GoalProgress, GoalProgressRecorded(e)) => about(Subject::Goal(e.goal_id)),
-        (R::ReferralOutcome, ReferralOutcomeRecorded(e)) => about(Subject::Referral(e.referral_id)),
+        // An interim outcome (waiting) is news, not the outcome the referral waits for.
+        (R::ReferralOutcome, ReferralOutcomeRecorded(e)) => {
+            e.outcome.is_final() && about(Subject::Referral(e.referral_id))
+        }
         (R::LegalNews, LegalInterventionConcluded(e)) => about(Subject::LegalMatter(e.matter_id)),
         (R::RightsNews, RightsConcernResolved(e)) => about(Subject::RightsConcern(e.concern_id)),
         _ => false,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod journeys;
+pub mod oracle;
 
 use std::ops::Deref;
 
