@@ -1,5 +1,6 @@
 //! The projection runner keeps read models that are exactly the pure folds of the events: applied
-//! incrementally while staff record, rebuilt from zero, or folded by hand, they are identical;
+//! incrementally while staff record, rebuilt from zero, or folded directly from the history (and
+//! checked against an independent reading of the entries), they are identical;
 //! concurrent writers committing out of position order lose nothing; a runner killed mid-batch
 //! resumes as if nothing happened.
 
@@ -10,14 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::journeys::{steps, Journey};
+use common::oracle::{standing, Standing};
 use common::{calendar, TestStore};
 use lifecourse::fixtures::*;
 use lifecourse::runner::{Projection, Runner, Step};
 use lifecourse::Store;
 use lifecourse_events::*;
-use lifecourse_projections::{ChildHistory, FollowUpRules};
+use lifecourse_projections::{expectations, ChildHistory, CurrentPlan, FollowUpRules, Trajectory};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::Value;
 
 type Views = BTreeMap<(Projection, ChildId), (Value, u64, u64)>;
@@ -37,15 +39,37 @@ async fn stored_views(store: &Store) -> Views {
     views
 }
 
-/// The pure folds of every child's history, as the runner should have stored them.
+/// The pure folds of every child's history, as the runner should have stored them; and, for each
+/// child, that the stored plan says what an independent reading of the entries says.
 async fn folded_views(store: &Store, children: &[ChildId], rules: &FollowUpRules) -> Views {
+    fn value(v: &impl serde::Serialize) -> Value {
+        serde_json::to_value(v).unwrap()
+    }
     let mut views = Views::new();
     for child in children {
         let events = store.history(*child).await.unwrap();
         let n = events.len() as u64;
+        let entries: Vec<ChildEvent> = events.iter().map(|e| e.event.clone()).collect();
         let history = ChildHistory::from_events(events);
-        for p in Projection::ALL {
-            let view: Value = serde_json::from_str(&p.view(&history, rules)).unwrap();
+        let plan = CurrentPlan::from_history(&history, rules, None);
+        assert_eq!(
+            Standing {
+                stage: plan.status,
+                centre: plan.centre.clone(),
+                plan_version: plan.plan.as_ref().map(|p| p.version),
+            },
+            standing(&entries),
+            "child {child}: the plan's standing"
+        );
+        let folds = [
+            (Projection::ActionPlan, value(&plan)),
+            (
+                Projection::Trajectory,
+                value(&Trajectory::from_history(&history, None)),
+            ),
+            (Projection::FollowUp, value(&expectations(&history, rules))),
+        ];
+        for (p, view) in folds {
             views.insert((p, *child), (view, n, n));
         }
     }
@@ -61,7 +85,10 @@ async fn incremental_rebuilt_and_folded_views_are_identical(store: TestStore) {
     let rules = FollowUpRules::default();
     let mut runner_config = Config {
         cases: 12,
-        failure_persistence: None,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        source_file: Some(file!()),
         ..Config::default()
     };
     runner_config.max_shrink_iters = 64;
@@ -355,4 +382,51 @@ async fn changed_thresholds_trigger_a_rebuild() {
         due(&stored_views(&store).await),
         ["2024-02-07", "2024-02-19"]
     );
+}
+
+/// A write transaction left open anywhere on the server holds PostgreSQL's horizon back; the
+/// read models must still show what was committed meanwhile, and the checkpoint must not pass
+/// the transaction still in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_held_open_elsewhere_does_not_freeze_the_read_models() {
+    use sqlx::Connection;
+    let store = common::postgres().await;
+    let rules = FollowUpRules::default();
+    let child = common::open_child(&store).await;
+    Runner::new(&store, rules.clone()).catch_up().await.unwrap();
+
+    // Another database of the same server: a transaction that has written, left open.
+    let mut elsewhere = sqlx::PgConnection::connect(&common::admin_url())
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut elsewhere).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut elsewhere)
+        .await
+        .unwrap();
+
+    let accepted = request(child, "accept", accept("2024-03-04"));
+    store.record(calendar(), accepted).await.unwrap();
+    let contact = request(child, "contact", contact("2024-03-05"));
+    store.record(calendar(), contact).await.unwrap();
+    let runner = Runner::new(&store, rules.clone());
+    runner.catch_up().await.unwrap();
+    let views = stored_views(&store).await;
+    for p in Projection::ALL {
+        let (_, applied, last) = &views[&(p, child)];
+        assert_eq!((*applied, *last), (3, 3), "{p} shows the committed events");
+    }
+    assert_eq!(views, folded_views(&store, &[child], &rules).await);
+
+    // The transaction ends; the checkpoint then moves over the events applied early, which
+    // are not applied twice.
+    sqlx::query("ROLLBACK")
+        .execute(&mut elsewhere)
+        .await
+        .unwrap();
+    runner.catch_up().await.unwrap();
+    for p in Projection::ALL {
+        assert_eq!(runner.step(p).await.unwrap(), Step::CaughtUp);
+    }
+    assert_eq!(stored_views(&store).await, views);
 }

@@ -11,7 +11,7 @@ use lifecourse::fixtures::request;
 use lifecourse::ChildFile;
 use lifecourse_events::ChildId;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 
 fn fail(e: impl std::fmt::Display) -> TestCaseError {
     TestCaseError::fail(e.to_string())
@@ -21,7 +21,10 @@ async fn a_reloaded_file_equals_the_file_in_memory(store: TestStore) {
     let handle = tokio::runtime::Handle::current();
     let mut runner = TestRunner::new(Config {
         cases: 32,
-        failure_persistence: None,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        source_file: Some(file!()),
         ..Config::default()
     });
     let highest_position = Cell::new(0i64);

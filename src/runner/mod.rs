@@ -206,7 +206,50 @@ impl<'s> Runner<'s> {
                     Step::CaughtUp => break,
                 }
             }
+            applied += self.apply_beyond_horizon(projection).await?;
         }
+        Ok(applied)
+    }
+
+    /// Brings the rows of children with committed events beyond the horizon up to those events,
+    /// without moving the checkpoint. On PostgreSQL the horizon stops at the oldest transaction
+    /// still in flight anywhere on the server (another database's long transaction too); waiting
+    /// for it would leave reads silently behind. A row is the fold of its child's events
+    /// `1..=n` and a child's events commit in sequence order, so writing it early is safe; when
+    /// the checkpoint later reaches those events, `apply` skips what the row already has.
+    async fn apply_beyond_horizon(&self, projection: Projection) -> Result<u64, RunnerError> {
+        let checkpoint = self.store.checkpoint(projection.name()).await?;
+        let children = self
+            .store
+            .children_beyond_horizon(checkpoint.cursor)
+            .await?;
+        if children.is_empty() {
+            return Ok(0);
+        }
+        let histories = self.store.histories(&children, None).await?;
+        let table = projection.table();
+        let mut tx = self.store.begin_views().await?;
+        tx.lock(projection.name()).await?;
+        let counters = tx.counters(table, &children).await?;
+        let mut rows = Vec::new();
+        let mut applied = 0;
+        for (child, events) in histories {
+            let (count, last) = counters.get(&child).copied().unwrap_or((0, 0));
+            let n = events.len() as u64;
+            if n > last {
+                let history = ChildHistory::from_events(events);
+                rows.push(projection.row(
+                    &history,
+                    history.centre(),
+                    count + (n - last),
+                    &self.rules,
+                ));
+                applied += n - last;
+            }
+        }
+        tx.upsert(table, &rows).await?;
+        tx.commit().await?;
+        tracing::debug!(children = rows.len(), "applied events beyond the horizon");
         Ok(applied)
     }
 
@@ -246,7 +289,7 @@ impl<'s> Runner<'s> {
     }
 
     /// Writes the rows of the children a batch touches: each continues exactly where its row
-    /// left off.
+    /// left off (events it already has are skipped; a gap is refused).
     async fn apply(
         &self,
         tx: &mut ViewTx<'_>,
@@ -267,6 +310,11 @@ impl<'s> Runner<'s> {
         let mut rows = Vec::with_capacity(children.len());
         for (child, got) in sequences {
             let (applied, last) = counters.get(&child).copied().unwrap_or((0, 0));
+            // Events the row already has were applied early (`apply_beyond_horizon`).
+            let got: Vec<u64> = got.into_iter().filter(|s| *s > last).collect();
+            if got.is_empty() {
+                continue;
+            }
             let n = got.len() as u64;
             if got != (last + 1..=last + n).collect::<Vec<_>>() {
                 return Err(RunnerError::OutOfOrder {

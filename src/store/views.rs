@@ -164,6 +164,32 @@ impl Store {
             .collect()
     }
 
+    /// The children with committed events that `events_after` cannot read yet: on PostgreSQL,
+    /// events after `cursor` whose transaction is at or above the horizon (committed, since this
+    /// query sees them, but behind a transaction still in flight somewhere on the server). Empty
+    /// on SQLite, whose horizon is its last event.
+    pub async fn children_beyond_horizon(
+        &self,
+        cursor: Cursor,
+    ) -> Result<Vec<ChildId>, StoreError> {
+        let Store::Postgres(s) = self else {
+            return Ok(vec![]);
+        };
+        let children: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT aggregate_id FROM events
+              WHERE aggregate_type = $1
+                AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+                AND (transaction_id, position) > ($2::text::xid8, $3)
+              ORDER BY aggregate_id",
+        )
+        .bind(AGGREGATE_TYPE)
+        .bind(cursor.transaction_id.to_string())
+        .bind(cursor.position)
+        .fetch_all(s.pool())
+        .await?;
+        children.iter().map(|c| child_of(c)).collect()
+    }
+
     /// The cursor of the last event a reader may safely read now (the zero cursor when none).
     pub async fn horizon(&self) -> Result<Cursor, StoreError> {
         match self {
