@@ -236,8 +236,8 @@ impl<'a> ChildSim<'a> {
                     "family doctor",
                 ]
                 .choose(&mut self.rng)
-                .expect("non-empty")
-                .to_string(),
+                .map(|to| Identifying::new(to.to_string()))
+                .expect("non-empty"),
             }
         };
         step!(self.assess(t, decision));

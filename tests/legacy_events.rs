@@ -59,7 +59,11 @@ async fn a_schema_1_0_opening_still_loads(store: TestStore) {
     assert_eq!(opened.occurred_on, date("2019-09-12"));
     assert_eq!(opened.request.source, ReferralSource::School);
     assert_eq!(
-        opened.request.source_detail.as_deref(),
+        opened
+            .request
+            .source_detail
+            .as_ref()
+            .map(|d| d.expose().as_str()),
         Some("École Saint-Nom-de-Jésus")
     );
 

@@ -562,9 +562,7 @@ fn indicators_of_a_small_cohort_match_a_hand_count() {
                 open_file("2024-03-10", "2018-03-03"),
                 assess(
                     "2024-03-12",
-                    InitialDecision::Redirected {
-                        to: "CLSC".to_string(),
-                    },
+                    InitialDecision::Redirected { to: "CLSC".into() },
                 ),
             ],
             today(),

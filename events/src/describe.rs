@@ -15,7 +15,7 @@ impl ChildEvent {
             InitialAssessmentCompleted(e) => match &e.decision {
                 InitialDecision::Accepted => "initial assessment: request accepted".into(),
                 InitialDecision::Redirected { to } => {
-                    format!("initial assessment: redirected to {to}")
+                    format!("initial assessment: redirected to {}", to.expose())
                 }
                 InitialDecision::Waiting => "initial assessment: decision waiting".into(),
             },

@@ -30,7 +30,7 @@ pub struct Request {
     pub source: ReferralSource,
     /// The referring organisation, e.g. "École Saint-Nom-de-Jésus" (not a person).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_detail: Option<String>,
+    pub source_detail: Option<Identifying<String>>,
     pub reason: Identifying<String>,
 }
 
@@ -52,7 +52,7 @@ pub enum InitialDecision {
     Accepted,
     /// Sent to a better-placed service (named).
     Redirected {
-        to: String,
+        to: Identifying<String>,
     },
     /// Decision pending (e.g. waiting for information); a later assessment decides.
     Waiting,
@@ -63,7 +63,7 @@ impl std::fmt::Display for InitialDecision {
         match self {
             InitialDecision::Accepted => f.write_str("accepted"),
             InitialDecision::Waiting => f.write_str("waiting"),
-            InitialDecision::Redirected { to } => write!(f, "redirected to {to}"),
+            InitialDecision::Redirected { to } => write!(f, "redirected to {}", to.expose()),
         }
     }
 }
@@ -178,7 +178,7 @@ pub struct ServiceStarted {
     pub format: ServiceFormat,
     pub provider: ServiceProvider,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider_name: Option<String>,
+    pub provider_name: Option<Identifying<String>>,
     #[serde(default)]
     pub linked_goals: Vec<GoalId>,
 }
@@ -199,7 +199,7 @@ pub struct ReferralMade {
     pub referral_id: ReferralId,
     pub resource: ExternalResource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation: Option<String>,
+    pub organisation: Option<Identifying<String>>,
     /// When an outcome is expected; when absent the configured default applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_outcome_by: Option<ClinicalDate>,

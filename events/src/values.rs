@@ -38,17 +38,32 @@ impl ClinicalDate {
         (later.0 - self.0).num_days()
     }
 
+    ///
+    /// Saturates at the last (or first) date the calendar can hold, so that a huge threshold or
+    /// an extreme date gives an extreme date, never a panic; the edges refuse such values with
+    /// an explanation before they reach a rule.
     pub fn plus_days(self, days: i64) -> Self {
-        Self(self.0 + chrono::Duration::days(days))
+        chrono::TimeDelta::try_days(days)
+            .and_then(|delta| self.0.checked_add_signed(delta))
+            .map_or(
+                Self(if days < 0 {
+                    NaiveDate::MIN
+                } else {
+                    NaiveDate::MAX
+                }),
+                Self,
+            )
     }
 
     /// The same day `months` months later, clamped to the month's last day (31 Aug + 6 months is
     /// 28 or 29 Feb).
+    /// Saturates like `plus_days`.
     pub fn plus_months(self, months: u32) -> Self {
-        self.0
-            .checked_add_months(chrono::Months::new(months))
-            .map(Self)
-            .unwrap_or(self)
+        Self(
+            self.0
+                .checked_add_months(chrono::Months::new(months))
+                .unwrap_or(NaiveDate::MAX),
+        )
     }
 
     /// Age in whole months on `on` of a child born on `self`.
@@ -537,6 +552,23 @@ mod tests {
         assert_eq!(
             ClinicalDate::from_ymd(2024, 8, 31).unwrap().plus_months(6),
             ClinicalDate::from_ymd(2025, 2, 28).unwrap()
+        );
+    }
+
+    #[test]
+    fn date_arithmetic_saturates_instead_of_panicking() {
+        let day = ClinicalDate::from_ymd(2024, 3, 1).unwrap();
+        assert_eq!(day.plus_days(i64::MAX), ClinicalDate(NaiveDate::MAX));
+        assert_eq!(day.plus_days(i64::MIN), ClinicalDate(NaiveDate::MIN));
+        assert_eq!(day.plus_days(u32::MAX.into()), ClinicalDate(NaiveDate::MAX));
+        assert_eq!(day.plus_months(u32::MAX), ClinicalDate(NaiveDate::MAX));
+        assert_eq!(
+            ClinicalDate(NaiveDate::MIN).plus_days(-1),
+            ClinicalDate(NaiveDate::MIN)
+        );
+        assert_eq!(
+            day.plus_days(-1),
+            ClinicalDate::from_ymd(2024, 2, 29).unwrap()
         );
     }
 }

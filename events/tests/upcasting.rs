@@ -25,7 +25,11 @@ fn a_stored_child_file_opened_1_0_loads_as_the_current_type() {
     );
     assert_eq!(opened.request.source, ReferralSource::School);
     assert_eq!(
-        opened.request.source_detail.as_deref(),
+        opened
+            .request
+            .source_detail
+            .as_ref()
+            .map(|d| d.expose().as_str()),
         Some("École Saint-Nom-de-Jésus")
     );
     assert_eq!(

@@ -292,7 +292,7 @@ fn initial_assessment(state: &Lifecycle, e: &InitialAssessmentCompleted) -> Resu
         }
     }
     if let InitialDecision::Redirected { to } = &e.decision {
-        if to.trim().is_empty() {
+        if to.expose().trim().is_empty() {
             return Err(E::RedirectedNowhere);
         }
     }
