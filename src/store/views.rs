@@ -31,8 +31,38 @@ pub struct BatchEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     pub cursor: Cursor,
-    /// The configuration fingerprint the views were computed with.
-    pub config: String,
+    /// What the views were computed with (fold code version and thresholds); `None` before the
+    /// projection first ran.
+    pub config: Option<Fingerprint>,
+}
+
+/// What a projection's rows depend on besides the events: the version of its fold's code and the
+/// follow-up thresholds. Rows computed under two fingerprints never mix: a change rebuilds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    pub fn new(code_version: u32, thresholds: Option<&lifecourse_projections::FollowUpRules>) -> Self {
+        match thresholds {
+            Some(rules) => Self(format!("code v{code_version}; thresholds {}", rules.fingerprint())),
+            None => Self(format!("code v{code_version}")),
+        }
+    }
+
+    /// As stored; '' (never run) is `None`.
+    fn stored(text: String) -> Option<Self> {
+        (!text.is_empty()).then_some(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// One child's row of a projection table.
@@ -92,7 +122,7 @@ impl Store {
                         transaction_id: 0,
                         position: row.try_get(0)?,
                     },
-                    config: row.try_get(1)?,
+                    config: Fingerprint::stored(row.try_get(1)?),
                 })
             }
             Store::Postgres(s) => {
@@ -107,7 +137,7 @@ impl Store {
                         transaction_id: row.try_get::<i64, _>(0)? as u64,
                         position: row.try_get(1)?,
                     },
-                    config: row.try_get(2)?,
+                    config: Fingerprint::stored(row.try_get(2)?),
                 })
             }
         }
@@ -320,6 +350,45 @@ impl Store {
         Ok(rows)
     }
 
+    /// The follow-up rows holding at least one expectation of `centre` (every row when `None`),
+    /// filtered in SQL: a transferred child's earlier expectations stay with the centre that had
+    /// them, so the row's current `centre` alone would miss them.
+    pub async fn follow_up_rows(
+        &self,
+        table: &str,
+        centre: Option<&CentreId>,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let centre = centre.map(|c| c.to_string());
+        let rows = match self {
+            Store::Sqlite(s) => sqlx::query(&format!(
+                "SELECT child_id, centre, applied_events, last_sequence, view FROM {table}
+                  WHERE ?1 IS NULL OR centre = ?1
+                     OR EXISTS (SELECT 1 FROM json_each({table}.view) e
+                                 WHERE json_extract(e.value, '$.centre') = ?1)
+                  ORDER BY child_id"
+            ))
+            .bind(centre)
+            .fetch_all(s.pool())
+            .await?
+            .iter()
+            .map(|r| view_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+            .collect::<Result<Vec<_>, StoreError>>()?,
+            Store::Postgres(s) => sqlx::query(&format!(
+                "SELECT child_id, centre, applied_events, last_sequence, view::text AS view FROM {table}
+                  WHERE $1::text IS NULL OR centre = $1
+                     OR view @> jsonb_build_array(jsonb_build_object('centre', $1::text))
+                  ORDER BY child_id"
+            ))
+            .bind(centre)
+            .fetch_all(s.pool())
+            .await?
+            .iter()
+            .map(|r| view_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+            .collect::<Result<Vec<_>, StoreError>>()?,
+        };
+        Ok(rows)
+    }
+
     /// A transaction for writing view rows and checkpoints.
     ///
     /// The `BEGIN` runs in its own task: if the caller is dropped while it is in flight, the
@@ -433,8 +502,9 @@ impl ViewTx<'_> {
         projection: &str,
         from: Cursor,
         to: Cursor,
-        config: &str,
+        config: &Fingerprint,
     ) -> Result<bool, StoreError> {
+        let config = config.as_str();
         let affected = match self {
             ViewTx::Sqlite(tx) => sqlx::query(
                 "UPDATE projection_checkpoints
@@ -473,8 +543,9 @@ impl ViewTx<'_> {
         &mut self,
         projection: &str,
         to: Cursor,
-        config: &str,
+        config: &Fingerprint,
     ) -> Result<(), StoreError> {
+        let config = config.as_str();
         match self {
             ViewTx::Sqlite(tx) => {
                 sqlx::query("UPDATE projection_checkpoints SET position = ?, config = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE projection = ?")
