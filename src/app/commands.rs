@@ -127,7 +127,7 @@ impl App {
                 .ok_or(AppError::UnknownChild(child))?,
         };
         if !principal.works_for(&centre) {
-            tracing::warn!(%child, %centre, person = %principal.person, "refused: another centre's file");
+            tracing::info!(%child, %centre, person = %principal.person, "refused: another centre's file");
             return Err(AppError::OtherCentre {
                 person: principal.person.clone(),
                 centres: principal
@@ -208,7 +208,7 @@ fn recording_error(child: ChildId, err: RecordError) -> AppError {
     match err {
         RecordError::Rejected(ChildFileError::NoFile) => AppError::UnknownChild(child),
         RecordError::Rejected(error) => {
-            tracing::warn!(%child, rule = error.rule(), "refused by the file's rules");
+            tracing::info!(%child, rule = error.rule(), "refused by the file's rules");
             AppError::Refused { child, error }
         }
         RecordError::Conflict { child_id } => AppError::Conflict { child: child_id },
@@ -216,9 +216,8 @@ fn recording_error(child: ChildId, err: RecordError) -> AppError {
             key,
             child: child_id,
         },
-        RecordError::Storage(source) => AppError::Store(crate::store::StoreError::Record {
-            child,
-            source,
-        }),
+        RecordError::Storage(source) => {
+            AppError::Store(crate::store::StoreError::Record { child, source })
+        }
     }
 }

@@ -66,7 +66,9 @@ pub enum AppError {
         centres: String,
         centre: CentreId,
     },
-    #[error("{person} is registered as {role}, a role that does not record entries in a child's file")]
+    #[error(
+        "{person} is registered as {role}, a role that does not record entries in a child's file"
+    )]
     RoleCannotRecord { person: PersonId, role: String },
     #[error("another entry was recorded in child {child}'s file at the same moment; nothing was stored: send the command again")]
     Conflict { child: ChildId },
@@ -94,12 +96,24 @@ pub enum InvalidInput {
     MissingChildId(&'static str),
     #[error("who is acting? Give --as PERSON (or set LIFECOURSE_AS) with a person of the staff register")]
     NoPrincipal,
-    #[error("{what} {date} is out of range: expected a date between {} and {}", super::EARLIEST, super::LATEST)]
+    #[error(
+        "{what} {date} is out of range: expected a date between {} and {}",
+        super::EARLIEST,
+        super::LATEST
+    )]
     DateOutOfRange { what: &'static str, date: String },
     #[error("--from {from} is after --to {to}; the period must start before it ends")]
-    PeriodReversed { from: ClinicalDate, to: ClinicalDate },
-    #[error("--until {until} is in the future (today is {today}); entries cannot be dated after today")]
-    UntilInFuture { until: ClinicalDate, today: ClinicalDate },
+    PeriodReversed {
+        from: ClinicalDate,
+        to: ClinicalDate,
+    },
+    #[error(
+        "--until {until} is in the future (today is {today}); entries cannot be dated after today"
+    )]
+    UntilInFuture {
+        until: ClinicalDate,
+        today: ClinicalDate,
+    },
     #[error("{what} must be between {min} and {max}, got {got}")]
     OutOfRange {
         what: String,

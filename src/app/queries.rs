@@ -185,8 +185,7 @@ impl App {
         let as_of = super::check_date("--as-of", as_of)?;
         let (freshness, all) = self.expectations(centre, known_at).await?;
         let gaps = gaps_on(
-            all.iter()
-                .filter(|e| centre.is_none_or(|c| *c == e.centre)),
+            all.iter().filter(|e| centre.is_none_or(|c| *c == e.centre)),
             as_of,
         );
         let total = gaps.len();

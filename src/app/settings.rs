@@ -91,7 +91,11 @@ fn setting(key: &str) -> Result<&'static Setting, InvalidInput> {
     SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
         InvalidInput::UnknownSetting(
             key.to_string(),
-            SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", "),
+            SETTINGS
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", "),
         )
     })
 }

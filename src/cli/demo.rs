@@ -45,7 +45,12 @@ pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
         return Err(InvalidInput::UntilInFuture { until, today }.into());
     }
     if args.children == 0 || args.children > MAX_CHILDREN {
-        return Err(out_of_range("--children", 1, MAX_CHILDREN as u64, args.children));
+        return Err(out_of_range(
+            "--children",
+            1,
+            MAX_CHILDREN as u64,
+            args.children,
+        ));
     }
     if args.years == 0 || args.years > MAX_YEARS {
         return Err(out_of_range("--years", 1, u64::from(MAX_YEARS), args.years));
@@ -60,10 +65,8 @@ pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
     let calendar = ClinicalCalendar { today };
 
     let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{spinner} recording {pos} commands {per_sec}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{spinner} recording {pos} commands {per_sec}")
+            .expect("valid template"),
     );
     let started = Instant::now();
     let report = app.demo(&spec, calendar, || bar.inc(1)).await?;

@@ -49,7 +49,12 @@ pub struct Cli {
     database_url: String,
 
     /// Who is acting: a person of the staff register (`lifecourse staff add`); needed by `record`
-    #[arg(long = "as", global = true, env = "LIFECOURSE_AS", value_name = "PERSON")]
+    #[arg(
+        long = "as",
+        global = true,
+        env = "LIFECOURSE_AS",
+        value_name = "PERSON"
+    )]
     acting_as: Option<PersonId>,
 
     #[command(subcommand)]

@@ -243,7 +243,9 @@ impl<'s> Runner<'s> {
             drop(tx);
             let now = self.store.checkpoint(projection.name()).await?;
             if now.config.as_ref().is_some_and(|c| *c != config) {
-                tracing::warn!("the stored views were computed with another fold version or other thresholds");
+                tracing::warn!(
+                    "the stored views were computed with another fold version or other thresholds"
+                );
                 return Ok(Step::Stale);
             }
             tracing::debug!("checkpoint moved by another runner");

@@ -18,10 +18,10 @@ use serde::Serialize;
 use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
+pub use admin::{SchemaVersion, StaffRow};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
-pub use admin::{SchemaVersion, StaffRow};
 pub use views::{BatchEvent, Checkpoint, Cursor, Fingerprint, ViewRow, ViewTx};
 
 /// The default store: a SQLite file in the current directory.

@@ -42,9 +42,15 @@ pub struct Checkpoint {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    pub fn new(code_version: u32, thresholds: Option<&lifecourse_projections::FollowUpRules>) -> Self {
+    pub fn new(
+        code_version: u32,
+        thresholds: Option<&lifecourse_projections::FollowUpRules>,
+    ) -> Self {
         match thresholds {
-            Some(rules) => Self(format!("code v{code_version}; thresholds {}", rules.fingerprint())),
+            Some(rules) => Self(format!(
+                "code v{code_version}; thresholds {}",
+                rules.fingerprint()
+            )),
             None => Self(format!("code v{code_version}")),
         }
     }
