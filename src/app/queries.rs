@@ -76,7 +76,7 @@ impl App {
     }
 
     /// An answer folded from the events themselves: current up to the horizon.
-    async fn from_events(&self) -> Result<Freshness, AppError> {
+    async fn events_freshness(&self) -> Result<Freshness, AppError> {
         let horizon = self.store.horizon().await?;
         Ok(Freshness {
             reflects: horizon,
@@ -115,7 +115,7 @@ impl App {
 
     /// A child's entries in sequence order, with their envelopes.
     pub async fn history(&self, child: ChildId) -> Result<Answer<Vec<StoredEvent>>, AppError> {
-        let freshness = self.from_events().await?;
+        let freshness = self.events_freshness().await?;
         let events = self.store.history(child).await?;
         if events.is_empty() {
             return Err(AppError::UnknownChild(child));
@@ -141,7 +141,7 @@ impl App {
                 value: parse_view(&row)?,
             });
         }
-        let freshness = self.from_events().await?;
+        let freshness = self.events_freshness().await?;
         let history = self.child_history(child, known_at).await?;
         let rules = self.follow_up_rules().await?;
         Ok(Answer {
@@ -165,7 +165,7 @@ impl App {
                 value: parse_view(&row)?,
             });
         }
-        let freshness = self.from_events().await?;
+        let freshness = self.events_freshness().await?;
         let history = self.child_history(child, known_at).await?;
         Ok(Answer {
             freshness,
@@ -224,7 +224,7 @@ impl App {
                 (freshness, trajectories, expectations)
             }
             Some(at) => {
-                let freshness = self.from_events().await?;
+                let freshness = self.events_freshness().await?;
                 let histories: Vec<ChildHistory> = self
                     .all_histories(freshness.reflects)
                     .await?
@@ -266,7 +266,7 @@ impl App {
                 Ok((freshness, self.stored_expectations(centre).await?))
             }
             Some(at) => {
-                let freshness = self.from_events().await?;
+                let freshness = self.events_freshness().await?;
                 let rules = self.follow_up_rules().await?;
                 let all = self
                     .all_histories(freshness.reflects)
