@@ -1,5 +1,4 @@
--- Who may act (the application's principals), the settings every process shares, and the index
--- the worklist filters by.
+-- Who may act (the application's principals) and the settings every process shares.
 --   staff.role      a staff role word (doctor, social_worker, ...) or centre_administrator,
 --                   auditor, researcher; checked by the application
 --   staff.centres   centre ids the person works for
@@ -23,5 +22,3 @@ CREATE TABLE settings
     value      bigint      NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-
-CREATE INDEX proj_follow_up_centre ON proj_follow_up (centre);

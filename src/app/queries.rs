@@ -4,15 +4,15 @@
 use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 use lifecourse_projections::{
-    expectations, gaps_on, indicators, ChildHistory, CurrentPlan, Expectation, Gap, Indicators,
-    Trajectory,
+    expectations, gaps_on, indicators, ChildHistory, CurrentPlan, Expectation, FollowUpRule, Gap,
+    Indicators, Trajectory,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{Answer, App, AppError, Freshness, InvalidInput};
 use crate::runner::Projection;
-use crate::store::{Cursor, ViewRow};
+use crate::store::{Cursor, GapQuery, ViewRow};
 
 /// Which part of a long answer: `limit` items after skipping `offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,8 +173,9 @@ impl App {
         })
     }
 
-    /// The follow-up worklist on `as_of`, most overdue first, one page of it. The centre filter
-    /// runs in SQL; `known_at` judges from the record as it stood then (folded from the events).
+    /// The follow-up worklist on `as_of`, most overdue first, one page of it. From the read
+    /// model, the centre filter, the date filter and the paging run in SQL; with `known_at` the
+    /// worklist is judged from the record as it stood then (folded from the events).
     pub async fn gaps(
         &self,
         centre: Option<&CentreId>,
@@ -183,20 +184,51 @@ impl App {
         page: Page,
     ) -> Result<Answer<GapsAnswer>, AppError> {
         let as_of = super::check_date("--as-of", as_of)?;
-        let (freshness, all) = self.expectations(centre, known_at).await?;
-        let gaps = gaps_on(
-            all.iter().filter(|e| centre.is_none_or(|c| *c == e.centre)),
-            as_of,
-        );
-        let total = gaps.len();
-        let gaps = gaps
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit.unwrap_or(usize::MAX))
-            .collect();
+        if let Some(at) = known_at {
+            let (freshness, all) = self.expectations_known_at(at).await?;
+            let gaps = gaps_on(
+                all.iter().filter(|e| centre.is_none_or(|c| *c == e.centre)),
+                as_of,
+            );
+            let total = gaps.len();
+            let gaps = gaps
+                .into_iter()
+                .skip(page.offset)
+                .take(page.limit.unwrap_or(usize::MAX))
+                .collect();
+            return Ok(Answer {
+                freshness,
+                value: GapsAnswer { total, gaps },
+            });
+        }
+        let freshness = self.freshness(Projection::FollowUp).await?;
+        let rule_order: Vec<&str> = FollowUpRule::ALL.iter().map(|r| r.as_str()).collect();
+        let (total, page_rows) = self
+            .store
+            .follow_up_gaps(
+                Projection::FollowUp.table(),
+                &GapQuery {
+                    as_of,
+                    centre,
+                    offset: page.offset,
+                    limit: page.limit,
+                    rule_order: &rule_order,
+                },
+            )
+            .await?;
+        let expectations = page_rows
+            .iter()
+            .map(|json| serde_json::from_str::<Expectation>(json))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::UnreadableView)?;
+        // The page is already in the worklist's order; the fold turns each into its gap.
+        let gaps = gaps_on(&expectations, as_of);
         Ok(Answer {
             freshness,
-            value: GapsAnswer { total, gaps },
+            value: GapsAnswer {
+                total: total as usize,
+                gaps,
+            },
         })
     }
 
@@ -255,28 +287,20 @@ impl App {
         })
     }
 
-    async fn expectations(
+    /// Every expectation as the record stood at `at`, folded from the events.
+    async fn expectations_known_at(
         &self,
-        centre: Option<&CentreId>,
-        known_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
     ) -> Result<(Freshness, Vec<Expectation>), AppError> {
-        match known_at {
-            None => {
-                let freshness = self.freshness(Projection::FollowUp).await?;
-                Ok((freshness, self.stored_expectations(centre).await?))
-            }
-            Some(at) => {
-                let freshness = self.events_freshness().await?;
-                let rules = self.follow_up_rules().await?;
-                let all = self
-                    .all_histories(freshness.reflects)
-                    .await?
-                    .into_iter()
-                    .flat_map(|h| expectations(&h.known_at(at), &rules))
-                    .collect();
-                Ok((freshness, all))
-            }
-        }
+        let freshness = self.events_freshness().await?;
+        let rules = self.follow_up_rules().await?;
+        let all = self
+            .all_histories(freshness.reflects)
+            .await?
+            .into_iter()
+            .flat_map(|h| expectations(&h.known_at(at), &rules))
+            .collect();
+        Ok((freshness, all))
     }
 
     /// The stored expectations of the children with any for `centre` (all when `None`).

@@ -22,7 +22,7 @@ pub use admin::{SchemaVersion, StaffRow};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
-pub use views::{BatchEvent, Checkpoint, Cursor, Fingerprint, ViewRow, ViewTx};
+pub use views::{BatchEvent, Checkpoint, Cursor, Fingerprint, GapQuery, ViewRow, ViewTx};
 
 /// The default store: a SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://lifecourse.db";

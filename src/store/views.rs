@@ -71,6 +71,16 @@ impl std::fmt::Display for Fingerprint {
     }
 }
 
+/// Which follow-up gaps to read: on which day, of which centre, which page.
+#[derive(Clone, Copy, Debug)]
+pub struct GapQuery<'a> {
+    pub as_of: ClinicalDate,
+    pub centre: Option<&'a CentreId>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+    pub rule_order: &'a [&'a str],
+}
+
 /// One child's row of a projection table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ViewRow {
@@ -393,6 +403,92 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?,
         };
         Ok(rows)
+    }
+
+    /// One page of the follow-up gaps on `as_of` (of `centre`, or every centre), most overdue
+    /// first, and how many there are in all; each gap is the stored JSON of its expectation.
+    /// Filtering, ordering and paging run in SQL over the expectations inside the rows.
+    /// `rule_order` lists the rule names in the order ties are broken (the fold's order); the
+    /// order is otherwise the fold's own: due date, child, rule, subject (none first).
+    pub async fn follow_up_gaps(
+        &self,
+        table: &str,
+        query: &GapQuery<'_>,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        let rank = |field: &str| {
+            let mut case = format!("CASE {field}");
+            for (n, rule) in query.rule_order.iter().enumerate() {
+                assert!(
+                    rule.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                    "rule names are code constants"
+                );
+                case.push_str(&format!(" WHEN '{rule}' THEN {n}"));
+            }
+            case.push_str(" END");
+            case
+        };
+        let as_of = query.as_of.to_string();
+        let centre = query.centre.map(|c| c.to_string());
+        let offset = query.offset as i64;
+        match self {
+            Store::Sqlite(s) => {
+                let filter = format!(
+                    "FROM {table} p, json_each(p.view) e
+                      WHERE json_extract(e.value, '$.created_on') <= ?1
+                        AND json_extract(e.value, '$.due_on') < ?1
+                        AND (json_extract(e.value, '$.resolution') IS NULL
+                             OR json_extract(e.value, '$.resolution.on') > ?1)
+                        AND (?2 IS NULL OR json_extract(e.value, '$.centre') = ?2)"
+                );
+                let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
+                    .bind(&as_of)
+                    .bind(&centre)
+                    .fetch_one(s.pool())
+                    .await?;
+                let page: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT e.value {filter}
+                      ORDER BY json_extract(e.value, '$.due_on'), json_extract(e.value, '$.child_id'),
+                               {}, json_extract(e.value, '$.subject')
+                      LIMIT ?3 OFFSET ?4",
+                    rank("json_extract(e.value, '$.rule')")
+                ))
+                .bind(&as_of)
+                .bind(&centre)
+                .bind(query.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64))
+                .bind(offset)
+                .fetch_all(s.pool())
+                .await?;
+                Ok((total as u64, page))
+            }
+            Store::Postgres(s) => {
+                let filter = format!(
+                    "FROM {table} p, jsonb_array_elements(p.view) e
+                      WHERE (e->>'created_on') COLLATE \"C\" <= $1
+                        AND (e->>'due_on') COLLATE \"C\" < $1
+                        AND (e->>'resolution' IS NULL OR (e->'resolution'->>'on') COLLATE \"C\" > $1)
+                        AND ($2::text IS NULL OR e->>'centre' = $2)"
+                );
+                let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
+                    .bind(&as_of)
+                    .bind(&centre)
+                    .fetch_one(s.pool())
+                    .await?;
+                let page: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT e::text {filter}
+                      ORDER BY (e->>'due_on') COLLATE \"C\", (e->>'child_id') COLLATE \"C\",
+                               {}, (e->>'subject') COLLATE \"C\" NULLS FIRST
+                      LIMIT $3 OFFSET $4",
+                    rank("e->>'rule'")
+                ))
+                .bind(&as_of)
+                .bind(&centre)
+                .bind(query.limit.map(|l| l.min(i64::MAX as usize) as i64))
+                .bind(offset)
+                .fetch_all(s.pool())
+                .await?;
+                Ok((total as u64, page))
+            }
+        }
     }
 
     /// A transaction for writing view rows and checkpoints.
