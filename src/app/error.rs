@@ -127,8 +127,6 @@ pub enum InvalidInput {
     UnknownRole(String, String),
     #[error("a member of staff works for at least one centre (--centre)")]
     NoCentre,
-    #[error("{0}")]
-    UnsupportedUrl(String),
     #[error("cannot read {what}: {message}")]
     Unreadable { what: String, message: String },
 }

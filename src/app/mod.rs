@@ -123,6 +123,54 @@ impl App {
         Ok(())
     }
 
+    /// Brings the read models up to date in batches of `batch_size` events.
+    pub async fn project(&self, batch_size: usize) -> Result<u64, AppError> {
+        Ok(self
+            .runner()
+            .await?
+            .with_batch_size(batch_size)
+            .catch_up()
+            .await?)
+    }
+
+    /// Keeps the read models up to date every `poll` until `stop` completes. The thresholds are
+    /// read again on every round, so a `settings set` by another process is followed rather than
+    /// undone by a runner still holding the old ones.
+    pub async fn follow(
+        &self,
+        batch_size: usize,
+        poll: std::time::Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), AppError> {
+        tokio::pin!(stop);
+        loop {
+            self.project(batch_size).await?;
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Replays every event into fresh tables of `projections` and swaps them in.
+    pub async fn rebuild(
+        &self,
+        projections: &[crate::runner::Projection],
+        progress: impl FnMut(u64),
+    ) -> Result<crate::runner::RebuildReport, AppError> {
+        Ok(self.runner().await?.rebuild(projections, progress).await?)
+    }
+
+    /// How many files and entries the store holds.
+    pub async fn stats(&self) -> Result<crate::store::StoreStats, AppError> {
+        Ok(self.store.stats().await?)
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
     pub async fn close(&self) {
         self.store.close().await;
     }

@@ -77,7 +77,7 @@ pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
     out!(
         "Demo cohort in {} ({} store): seed {}, {} children of {}, {} to {}",
         redact(url),
-        app.store().backend(),
+        app.backend(),
         spec.seed,
         spec.children,
         spec.centre,
@@ -119,7 +119,7 @@ pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
     for (event_type, n) in &report.by_type {
         out!("    {n:>6}  {event_type}");
     }
-    let stats = app.store().stats().await?;
+    let stats = app.stats().await?;
     out!(
         "  the store now holds {} files and {} entries",
         stats.children,

@@ -168,7 +168,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         return Ok(());
     }
     let app = App::open(&cli.database_url).await?;
-    tracing::debug!(store = %redact(&cli.database_url), backend = app.store().backend(), "store open");
+    tracing::debug!(store = %redact(&cli.database_url), backend = app.backend(), "store open");
     let acting_as = cli.acting_as;
     let principal = || async {
         match &acting_as {

@@ -29,8 +29,7 @@ pub struct RebuildArgs {
 }
 
 pub async fn project(app: &App, args: ProjectArgs) -> Result<(), AppError> {
-    let runner = app.runner().await?.with_batch_size(args.batch_size);
-    let applied = runner.catch_up().await?;
+    let applied = app.project(args.batch_size).await?;
     out!(
         "read models up to date: {applied} event application(s) across {} projections",
         Projection::ALL.len()
@@ -40,9 +39,12 @@ pub async fn project(app: &App, args: ProjectArgs) -> Result<(), AppError> {
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        runner
-            .follow(Duration::from_millis(args.poll_ms.max(50)), stop)
-            .await?;
+        app.follow(
+            args.batch_size,
+            Duration::from_millis(args.poll_ms.max(50)),
+            stop,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -52,7 +54,7 @@ pub async fn rebuild(app: &App, args: RebuildArgs) -> Result<(), AppError> {
         Some(p) => vec![p],
         None => Projection::ALL.to_vec(),
     };
-    let total = app.store().stats().await?.events;
+    let total = app.stats().await?.events;
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template(
             "{spinner} rebuilding {msg} {pos}/{len} events [{bar:40}] {per_sec} eta {eta}",
@@ -67,11 +69,7 @@ pub async fn rebuild(app: &App, args: RebuildArgs) -> Result<(), AppError> {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    let report = app
-        .runner()
-        .await?
-        .rebuild(&projections, |n| bar.inc(n))
-        .await?;
+    let report = app.rebuild(&projections, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
     out!(
         "rebuilt {} from {} events of {} children in {:.2} s ({:.0} events/s)",
