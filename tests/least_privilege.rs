@@ -31,24 +31,6 @@ fn documented_grants(role: &str, database: &str) -> Vec<String> {
         .collect()
 }
 
-/// Catches the read models up until none is behind. On PostgreSQL the runner reads only below
-/// the oldest transaction still running on the server, which another test (in another database)
-/// may hold back for a moment.
-async fn catch_up_fully(app: &App) {
-    for _ in 0..200 {
-        app.catch_up().await.unwrap();
-        let mut behind = 0;
-        for p in lifecourse::runner::Projection::ALL {
-            behind += app.freshness(p).await.unwrap().behind;
-        }
-        if behind == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the read models did not catch up");
-}
-
 /// `url` with its user replaced by `role`.
 fn as_role(url: &str, role: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
@@ -99,7 +81,7 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
                 .unwrap();
         }
         // The first catch-up rebuilds into scratch tables of the role's own.
-        catch_up_fully(&app).await;
+        common::catch_up_fully(&app).await;
         let plan = app.plan(child, None, None).await.unwrap();
         assert_eq!(plan.freshness.behind, 0);
         assert_eq!(
@@ -109,7 +91,7 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
         app.set_setting("follow_up.family_contact_days", "45")
             .await
             .unwrap();
-        catch_up_fully(&app).await;
+        common::catch_up_fully(&app).await;
         let gaps = app
             .gaps(None, date("2024-04-20"), None, lifecourse::app::Page::ALL)
             .await

@@ -21,24 +21,6 @@ async fn record(
         .unwrap();
 }
 
-/// Catches the read models up until none is behind. On PostgreSQL the runner reads only below
-/// the oldest transaction still running on the server, which another test (in another database)
-/// may hold back for a moment.
-async fn catch_up_fully(app: &App) {
-    for _ in 0..200 {
-        app.catch_up().await.unwrap();
-        let mut behind = 0;
-        for p in lifecourse::runner::Projection::ALL {
-            behind += app.freshness(p).await.unwrap().behind;
-        }
-        if behind == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the read models did not catch up");
-}
-
 /// (rule, child, centre, due_on, days_overdue) of each gap, with children named "a" and "b".
 type Line = (&'static str, &'static str, String, String, i64);
 
@@ -89,7 +71,7 @@ async fn the_worklist_is_filtered_and_paged_by_the_store(store: TestStore) {
     record(&store, b, "b-accept", accept("2024-03-20")).await;
     record(&store, b, "b-transfer", transfer("2024-04-01", "hochelaga")).await;
     let app = App::new(store.store.clone());
-    catch_up_fully(&app).await;
+    common::catch_up_fully(&app).await;
     let names = [(a, "a"), (b, "b")];
 
     // Before the transfer, b's late assessment was Centre-Sud's.
