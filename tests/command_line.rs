@@ -920,3 +920,50 @@ fn extreme_numbers_and_dates_are_refused_not_panicked_on() {
     }
     assert_eq!(ws.entries(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgresql_only_migrate_changes_the_schema() {
+    use sqlx::Connection;
+    // A fresh database that nobody has migrated.
+    let admin_url = common::admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let database = format!("lifecourse_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    let outcome = tokio::task::spawn_blocking(move || {
+        let gaps = run_with_url(&url, &["gaps"], None);
+        assert_eq!(gaps.status.code(), Some(1), "{}", stderr(&gaps));
+        assert!(
+            stderr(&gaps).contains(
+                "the database schema is at version 0, this program needs 3: ask the database owner to run `lifecourse migrate`"
+            ),
+            "{}",
+            stderr(&gaps)
+        );
+        // Refusing did not migrate: the same answer again.
+        assert_eq!(run_with_url(&url, &["gaps"], None).status.code(), Some(1));
+        let migrate = run_with_url(&url, &["migrate"], None);
+        assert_ok(&migrate);
+        assert!(stdout(&migrate).contains("applied 3 migration(s)"), "{}", stdout(&migrate));
+        let gaps = run_with_url(&url, &["gaps", "--as-of", "2024-01-01"], None);
+        assert_ok(&gaps);
+        assert!(
+            stdout(&gaps).starts_with("Follow-up gaps on 2024-01-01 for every centre: 0"),
+            "{}",
+            stdout(&gaps)
+        );
+    })
+    .await;
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
