@@ -967,3 +967,24 @@ async fn on_postgresql_only_migrate_changes_the_schema() {
         std::panic::resume_unwind(panic.into_panic());
     }
 }
+
+#[test]
+fn an_opening_without_a_key_lands_on_the_child_its_fresh_key_names() {
+    let ws = Workspace::with_team();
+    let open = readme_examples()[0].replace("\"idempotency_key\": \"intake-2024-0301-lea\",", "");
+    assert!(!open.contains("idempotency_key"), "{open}");
+    let out = ws.run(
+        &["--as", "sw1@centre-sud", "record", "--format", "json"],
+        Some(&open),
+    );
+    let recorded = json_of(&out);
+    let child = recorded["child_id"].as_str().unwrap().to_string();
+    assert_ne!(child, LEA, "a fresh key names another child");
+    let history = json_of(&ws.run(&["history", &child, "--format", "json"], None));
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(
+        history[0]["metadata"]["idempotency_key"],
+        recorded["idempotency_key"]
+    );
+    assert_eq!(ws.entries(), 1);
+}

@@ -46,10 +46,28 @@ impl CommandInput {
         Ok(input)
     }
 
-    /// The request, on behalf of `recorder` (replaced by the principal when recorded).
-    fn into_request(self, recorder: Recorder) -> Result<CommandRequest, InvalidInput> {
-        let key = match self.idempotency_key {
-            Some(key) => key,
+    /// The request, once its envelope and who records it are known.
+    fn into_request(
+        self,
+        (child_id, idempotency_key): (ChildId, IdempotencyKey),
+        recorded_by: Recorder,
+    ) -> CommandRequest {
+        CommandRequest {
+            child_id,
+            idempotency_key,
+            recorded_by,
+            reason: self.reason.map(Identifying::new),
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            command: self.command,
+        }
+    }
+
+    /// The envelope rules: the child (derived from the key for an opening, so a retried opening
+    /// lands on the same child) and the key (a fresh one when none is given).
+    fn envelope(&self) -> Result<(ChildId, IdempotencyKey), InvalidInput> {
+        let key = match &self.idempotency_key {
+            Some(key) => key.clone(),
             None => {
                 tracing::warn!(
                     "no idempotency_key given: a retry of this command would be recorded again"
@@ -59,19 +77,10 @@ impl CommandInput {
         };
         let child_id = match (self.child_id, &self.command) {
             (Some(id), _) => id,
-            // A retried opening lands on the same child.
             (None, ChildFileCommand::OpenFile(_)) => ChildId::derived_from_key(&key),
             (None, command) => return Err(InvalidInput::MissingChildId(command.name())),
         };
-        Ok(CommandRequest {
-            child_id,
-            idempotency_key: key,
-            recorded_by: recorder,
-            reason: self.reason.map(Identifying::new),
-            correlation_id: self.correlation_id,
-            causation_id: self.causation_id,
-            command: self.command,
-        })
+        Ok((child_id, key))
     }
 }
 
@@ -94,25 +103,34 @@ impl App {
         calendar: ClinicalCalendar,
         input: CommandInput,
     ) -> Result<Recorded, AppError> {
-        let placeholder = Recorder {
-            person: principal.person.clone(),
-            role: StaffRole::SocialWorker,
-            centre: CentreId::parse("unset").expect("a valid centre id"),
-        };
-        let request = input.into_request(placeholder)?;
-        self.record_request(principal, calendar, request).await
+        // Once: without a key, a fresh one is made (and an opening's child derived from it).
+        let envelope = input.envelope()?;
+        let recorder = self.recorder(principal, envelope.0, &input.command).await?;
+        let request = input.into_request(envelope, recorder);
+        self.store_request(calendar, request).await
     }
 
-    /// Records a request on behalf of `principal`: its `recorded_by` becomes the principal, for
-    /// the file's centre, which must be one of the principal's centres.
-    #[tracing::instrument(name = "command", skip_all, fields(child = %request.child_id, command = request.command.name()))]
+    /// Records a request on behalf of `principal`, whatever recorder it names.
     pub async fn record_request(
         &self,
         principal: &Principal,
         calendar: ClinicalCalendar,
         mut request: CommandRequest,
     ) -> Result<Recorded, AppError> {
-        let child = request.child_id;
+        request.recorded_by = self
+            .recorder(principal, request.child_id, &request.command)
+            .await?;
+        self.store_request(calendar, request).await
+    }
+
+    /// Who records: the principal, in their role, for the file's centre, which must be one of
+    /// theirs (for an opening, the centre it opens the file in).
+    async fn recorder(
+        &self,
+        principal: &Principal,
+        child: ChildId,
+        command: &ChildFileCommand,
+    ) -> Result<Recorder, AppError> {
         let role = principal
             .role
             .recording_role()
@@ -120,7 +138,7 @@ impl App {
                 person: principal.person.clone(),
                 role: principal.role.to_string(),
             })?;
-        let centre = match &request.command {
+        let centre = match command {
             ChildFileCommand::OpenFile(opened) => opened.centre.clone(),
             _ => ChildHistory::from_events(self.store.history(child).await?)
                 .centre()
@@ -139,11 +157,20 @@ impl App {
                 centre,
             });
         }
-        request.recorded_by = Recorder {
+        Ok(Recorder {
             person: principal.person.clone(),
             role,
             centre,
-        };
+        })
+    }
+
+    #[tracing::instrument(name = "command", skip_all, fields(child = %request.child_id, command = request.command.name(), centre = %request.recorded_by.centre))]
+    async fn store_request(
+        &self,
+        calendar: ClinicalCalendar,
+        request: CommandRequest,
+    ) -> Result<Recorded, AppError> {
+        let child = request.child_id;
         self.store
             .record(calendar, request)
             .await
