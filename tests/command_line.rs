@@ -406,6 +406,12 @@ fn demo_then_history(url: &str) {
     let history = run_with_url(url, &["history", id], None);
     assert_ok(&history);
     assert!(stdout(&history).contains("ChildFileOpened"));
+    // Recorded by the demo's own synthetic staff.
+    assert!(
+        stdout(&history).contains(" by demo-sw1@centre-sud (social worker, centre-sud)"),
+        "{}",
+        stdout(&history)
+    );
 
     let again = run_with_url(url, &args, None);
     assert_ok(&again);
@@ -504,7 +510,8 @@ fn demo_then_history(url: &str) {
 
 #[test]
 fn the_demo_makes_a_sqlite_file_that_history_reads_back() {
-    let ws = Workspace::new();
+    // Next to a real team, whose sw1@centre-sud works for Centre-Sud only.
+    let ws = Workspace::with_team();
     demo_then_history(&ws.url);
     assert!(ws.entries() > 6 * 5);
 }

@@ -177,9 +177,9 @@ impl App {
             .map_err(|err| recording_error(child, err))
     }
 
-    /// Records the synthetic cohort of `spec`. Its staff (`sw1@centre-sud`, `md1@centre-sud`...)
-    /// are registered in the staff register, working for every centre of the cohort, and each
-    /// command is recorded as the member of staff the generator chose.
+    /// Records the synthetic cohort of `spec`. Its staff (`demo-sw1@centre-sud`,
+    /// `demo-md1@centre-sud`...) are registered in the staff register, working for every centre
+    /// of the cohort, and each command is recorded as the member of staff the generator chose.
     pub async fn demo(
         &self,
         spec: &CohortSpec,
@@ -190,20 +190,28 @@ impl App {
         let centres: Vec<CentreId> = std::iter::once(spec.centre.clone())
             .chain(spec.other_centres.iter().cloned())
             .collect();
+        // The generator's people (sw1@centre-sud...) become demo-sw1@centre-sud...: synthetic
+        // staff never take the name, or the centres, of a real member of the register.
         let mut principals: BTreeMap<PersonId, Principal> = BTreeMap::new();
         for request in &cohort.requests {
             let recorder = &request.recorded_by;
             if principals.contains_key(&recorder.person) {
                 continue;
             }
+            let person = PersonId::parse(format!("demo-{}", recorder.person)).map_err(|e| {
+                InvalidInput::Unreadable {
+                    what: format!("the demo's person id for {}", recorder.person),
+                    message: e.to_string(),
+                }
+            })?;
             self.add_staff(NewStaff {
-                person: recorder.person.clone(),
+                person: person.clone(),
                 display_name: format!("{} (demo)", recorder.role),
                 role: Role::Staff(recorder.role),
                 centres: centres.clone(),
             })
             .await?;
-            let principal = self.principal(&recorder.person).await?;
+            let principal = self.principal(&person).await?;
             principals.insert(recorder.person.clone(), principal);
         }
         let (mut stored, mut replayed) = (0usize, 0usize);
@@ -226,7 +234,7 @@ impl App {
             stored,
             replayed,
             by_type,
-            staff: principals.into_keys().collect(),
+            staff: principals.into_values().map(|p| p.person).collect(),
         })
     }
 }
