@@ -19,10 +19,7 @@ pub enum ChildFileError {
     },
     /// The birth date is identifying: the message does not repeat it.
     #[error("{what} is dated {date}, before the child's date of birth; check the date")]
-    DateBeforeBirth {
-        what: &'static str,
-        date: ClinicalDate,
-    },
+    DateBeforeBirth { what: &'static str, date: ClinicalDate },
     #[error("{what} is dated {date}, before {earlier_what} on {earlier_date}; it must be on or after that date")]
     OutOfOrder {
         what: &'static str,
