@@ -3,9 +3,9 @@
 //! stream; this crate is the engine around the event catalogue (`lifecourse_events`): the
 //! `ChildFile` aggregate and its rules, the stores, the demo cohort, and the CLI.
 
+pub mod app;
 pub mod cli;
 pub mod cohort;
-pub mod config;
 pub mod domain;
 pub mod fixtures;
 pub mod recording;

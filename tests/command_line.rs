@@ -26,8 +26,23 @@ impl Workspace {
         run_with_url(&self.url, args, stdin)
     }
 
+    /// A workspace whose staff register holds the README's team (sw1 and md1 of centre-sud).
+    fn with_team() -> Self {
+        let ws = Self::new();
+        for args in readme_staff() {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_ok(&ws.run(&args, None));
+        }
+        ws
+    }
+
+    /// Records as sw1@centre-sud.
     fn record(&self, json: &str) -> Output {
-        self.run(&["record"], Some(json))
+        self.record_as("sw1@centre-sud", json)
+    }
+
+    fn record_as(&self, person: &str, json: &str) -> Output {
+        self.run(&["--as", person, "record"], Some(json))
     }
 
     /// Every projection row, as (table, child, applied, last sequence, view).
@@ -104,18 +119,55 @@ fn assert_ok(o: &Output) {
     );
 }
 
-/// The JSON examples of README.md's "Recording a command" section, in order.
-fn readme_examples() -> Vec<String> {
+fn readme_recording_section() -> &'static str {
     let readme = include_str!("../README.md");
     let start = readme
         .find("## Recording a command")
         .expect("README has the section");
     let section = &readme[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
-    section
-        .split("```json\n")
-        .skip(1)
-        .map(|block| block.split("```").next().unwrap().to_string())
+    &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)]
+}
+
+/// The JSON examples of README.md's "Recording a command" section, in order.
+fn readme_examples() -> Vec<String> {
+    readme_examples_as()
+        .into_iter()
+        .map(|(_, json)| json)
+        .collect()
+}
+
+/// Each JSON example with the person the README records it as (the last `--as PERSON` before it).
+fn readme_examples_as() -> Vec<(String, String)> {
+    let blocks: Vec<&str> = readme_recording_section().split("```json\n").collect();
+    let mut person = None;
+    let mut out = Vec::new();
+    for (before, block) in blocks.iter().zip(blocks.iter().skip(1)) {
+        if let Some(at) = before.rfind("--as ") {
+            let rest = &before[at + 5..];
+            person = Some(rest[..rest.find(['`', ' ']).unwrap()].to_string());
+        }
+        let json = block.split("```").next().unwrap().to_string();
+        out.push((person.clone().expect("an --as before each example"), json));
+    }
+    out
+}
+
+/// The README's `lifecourse staff add` lines, as arguments (double quotes group words).
+fn readme_staff() -> Vec<Vec<String>> {
+    readme_recording_section()
+        .lines()
+        .filter_map(|l| l.strip_prefix("lifecourse staff add "))
+        .map(|rest| {
+            let mut args = vec!["staff".to_string(), "add".to_string()];
+            for (i, part) in rest.split('"').enumerate() {
+                if i % 2 == 1 {
+                    args.push(part.to_string());
+                } else {
+                    args.extend(part.split_whitespace().map(String::from));
+                }
+            }
+            args
+        })
         .collect()
 }
 
@@ -123,11 +175,11 @@ const LEA: &str = "40df065d-b2e4-574c-8562-b5eff7796a2a";
 
 #[test]
 fn the_readme_examples_record_a_childs_first_weeks() {
-    let ws = Workspace::new();
-    let examples = readme_examples();
+    let ws = Workspace::with_team();
+    let examples = readme_examples_as();
     assert_eq!(examples.len(), 7, "README examples");
-    for (n, example) in examples.iter().enumerate() {
-        let out = ws.record(example);
+    for (n, (person, example)) in examples.iter().enumerate() {
+        let out = ws.record_as(person, example);
         assert_ok(&out);
         assert!(
             stdout(&out).contains(&format!("recorded entry #{}", n + 1)),
@@ -154,17 +206,40 @@ fn the_readme_examples_record_a_childs_first_weeks() {
         events[0].metadata.idempotency_key.as_str(),
         "intake-2024-0301-lea"
     );
+    // Who recorded each entry is the person acting, with the role the register gives them.
+    let recorders: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            let r = &e.metadata.recorded_by;
+            (r.person.as_str(), r.role.as_str(), r.centre.as_str())
+        })
+        .collect();
+    assert_eq!(
+        recorders,
+        vec![
+            ("sw1@centre-sud", "social_worker", "centre-sud"),
+            ("sw1@centre-sud", "social_worker", "centre-sud"),
+            ("md1@centre-sud", "doctor", "centre-sud"),
+            ("md1@centre-sud", "doctor", "centre-sud"),
+            ("sw1@centre-sud", "social_worker", "centre-sud"),
+            ("sw1@centre-sud", "social_worker", "centre-sud"),
+            ("sw1@centre-sud", "social_worker", "centre-sud"),
+        ]
+    );
 }
 
 #[test]
 fn a_command_file_sent_twice_is_stored_once() {
-    let ws = Workspace::new();
+    let ws = Workspace::with_team();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("open.json");
     std::fs::write(&path, &readme_examples()[0]).unwrap();
     let path = path.to_str().unwrap();
-    assert_ok(&ws.run(&["record", path], None));
-    let again = ws.run(&["record", path, "--format", "json"], None);
+    assert_ok(&ws.run(&["--as", "sw1@centre-sud", "record", path], None));
+    let again = ws.run(
+        &["record", path, "--format", "json", "--as", "sw1@centre-sud"],
+        None,
+    );
     assert_ok(&again);
     let result: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(result["replayed"], true);
@@ -174,12 +249,10 @@ fn a_command_file_sent_twice_is_stored_once() {
 
 #[test]
 fn bad_input_is_explained_and_writes_nothing() {
-    let ws = Workspace::new();
+    let ws = Workspace::with_team();
     assert_ok(&ws.record(&readme_examples()[0]));
     let with = |command: &str| {
-        format!(
-            r#"{{"child_id": "{LEA}", "idempotency_key": "k", "recorded_by": {{"person": "sw1@centre-sud", "role": "social_worker", "centre": "centre-sud"}}, "command": {command}}}"#
-        )
+        format!(r#"{{"child_id": "{LEA}", "idempotency_key": "k", "command": {command}}}"#)
     };
     let cases: Vec<(String, i32, &str)> = vec![
         ("{not json".into(), 2, "the command is not valid: key must be a string at line 1 column 2"),
@@ -192,8 +265,10 @@ fn bad_input_is_explained_and_writes_nothing() {
         (with(r#"{"type": "record_family_contact", "occurred_on": "2099-01-01", "mode": "phone", "with": "child"}"#), 3, "is in the future"),
         (with(r#"{"type": "record_family_contact", "occurred_on": "2010-01-01", "mode": "phone", "with": "child"}"#), 3, "before the child's date of birth"),
         (with(r#"{"type": "hold_assessment_meeting", "occurred_on": "2024-03-20", "participants": [{"role": "parent"}], "child_took_part": false, "needs": [{"domain": "development", "level": "mild"}]}"#), 3, "needs an accepted request"),
-        (r#"{"recorded_by": {"person": "sw1@centre-sud", "role": "social_worker", "centre": "centre-sud"}, "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "\"child_id\" is required for record_family_contact"),
-        (r#"{"child_id": "lea", "recorded_by": {"person": "sw1@centre-sud", "role": "social_worker", "centre": "centre-sud"}, "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "UUID"),
+        (r#"{"command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "\"child_id\" is required for record_family_contact"),
+        (r#"{"child_id": "lea", "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "UUID"),
+        (format!(r#"{{"child_id": "{LEA}", "idempotency_key": "k", "recorded_by": {{"person": "md1@centre-sud", "role": "doctor", "centre": "centre-sud"}}, "command": {{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}}}"#), 2, "\"recorded_by\" is not part of a command: who records is the person acting (`--as PERSON`"),
+        (r#"{"child_id": "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10", "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "there is no file for child 0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10"),
         (with(r#"{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "colour": "blue"}"#), 2, "unknown field `colour`"),
     ];
     for (input, code, message) in cases {
@@ -216,7 +291,7 @@ fn bad_input_is_explained_and_writes_nothing() {
 
 #[test]
 fn a_key_reused_for_another_command_is_invalid_input() {
-    let ws = Workspace::new();
+    let ws = Workspace::with_team();
     assert_ok(&ws.record(&readme_examples()[0]));
     let other = readme_examples()[1].replace("assess-2024-0304-lea", "intake-2024-0301-lea");
     let out = ws.record(&other);
@@ -232,6 +307,16 @@ fn a_key_reused_for_another_command_is_invalid_input() {
 #[test]
 fn unknown_children_and_ids_are_reported() {
     let ws = Workspace::new();
+    for read in ["plan", "trajectory"] {
+        let out = ws.run(&[read, "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10"], None);
+        assert_eq!(out.status.code(), Some(2), "{read}: {}", stderr(&out));
+        assert!(
+            stderr(&out)
+                .contains("there is no file for child 0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10"),
+            "{read}: {}",
+            stderr(&out)
+        );
+    }
     let out = ws.run(&["history", "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -277,7 +362,7 @@ fn migrate_creates_the_schema_once() {
     let first = ws.run(&["migrate"], None);
     assert_ok(&first);
     assert!(
-        stdout(&first).contains("applied 2 migration(s)"),
+        stdout(&first).contains("applied 3 migration(s)"),
         "{}",
         stdout(&first)
     );
@@ -321,6 +406,12 @@ fn demo_then_history(url: &str) {
     let history = run_with_url(url, &["history", id], None);
     assert_ok(&history);
     assert!(stdout(&history).contains("ChildFileOpened"));
+    // Recorded by the demo's own synthetic staff.
+    assert!(
+        stdout(&history).contains(" by demo-sw1@centre-sud (social worker, centre-sud)"),
+        "{}",
+        stdout(&history)
+    );
 
     let again = run_with_url(url, &args, None);
     assert_ok(&again);
@@ -419,7 +510,8 @@ fn demo_then_history(url: &str) {
 
 #[test]
 fn the_demo_makes_a_sqlite_file_that_history_reads_back() {
-    let ws = Workspace::new();
+    // Next to a real team, whose sw1@centre-sud works for Centre-Sud only.
+    let ws = Workspace::with_team();
     demo_then_history(&ws.url);
     assert!(ws.entries() > 6 * 5);
 }
@@ -467,4 +559,439 @@ fn a_killed_runner_process_resumes_and_matches_a_rebuild() {
         after_crashes,
         "the resumed read models equal a rebuild"
     );
+}
+
+/// Runs the binary with extra environment variables and a working directory.
+fn run_in(url: &str, dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lifecourse"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", url)
+        .env_remove("LIFECOURSE_LOG")
+        .env_remove("LIFECOURSE_AS");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("the lifecourse binary runs")
+}
+
+fn json_of(o: &Output) -> serde_json::Value {
+    assert_ok(o);
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+#[test]
+fn who_records_comes_from_the_staff_register() {
+    let ws = Workspace::with_team();
+    let open = &readme_examples()[0];
+    let refusals: Vec<(Output, i32, &str)> = vec![
+        (
+            ws.run(&["record"], Some(open)),
+            2,
+            "who is acting? Give --as PERSON (or set LIFECOURSE_AS)",
+        ),
+        (
+            ws.record_as("nobody@centre-sud", open),
+            2,
+            "nobody@centre-sud is not in the staff register",
+        ),
+    ];
+    for (out, code, message) in refusals {
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{}", stderr(&out));
+    }
+    assert_ok(&ws.run(
+        &[
+            "staff",
+            "add",
+            "sw1@hochelaga",
+            "--name",
+            "Hélène Roy",
+            "--role",
+            "social_worker",
+            "--centre",
+            "hochelaga",
+        ],
+        None,
+    ));
+    let out = ws.record_as("sw1@hochelaga", open);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "sw1@hochelaga works for hochelaga and cannot record in a file of centre-sud"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_ok(&ws.run(
+        &[
+            "staff",
+            "add",
+            "r1@centre-sud",
+            "--name",
+            "Rita Chen",
+            "--role",
+            "researcher",
+            "--centre",
+            "centre-sud",
+        ],
+        None,
+    ));
+    let out = ws.record_as("r1@centre-sud", open);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("registered as researcher, a role that does not record entries"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws.run(
+        &[
+            "staff",
+            "add",
+            "x@centre-sud",
+            "--name",
+            "X",
+            "--role",
+            "wizard",
+            "--centre",
+            "centre-sud",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown role \"wizard\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ws.entries(), 0, "nothing recorded by the refused");
+
+    assert_ok(&ws.run(&["staff", "disable", "sw1@centre-sud"], None));
+    let out = ws.record(open);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sw1@centre-sud is disabled in the staff register"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ws.entries(), 0);
+
+    // LIFECOURSE_AS names the person acting as --as does.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("open.json");
+    std::fs::write(&path, open).unwrap();
+    let out = run_in(
+        &ws.url,
+        dir.path(),
+        &[("LIFECOURSE_AS", "md1@centre-sud")],
+        &["record", path.to_str().unwrap()],
+    );
+    assert_ok(&out);
+    let history = json_of(&ws.run(&["history", LEA, "--format", "json"], None));
+    assert_eq!(
+        history[0]["metadata"]["recorded_by.person"],
+        "md1@centre-sud"
+    );
+    assert_eq!(history[0]["metadata"]["recorded_by.role"], "doctor");
+
+    let list = json_of(&ws.run(&["staff", "list", "--format", "json"], None));
+    let rows: Vec<(&str, &str, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["person"].as_str().unwrap(),
+                r["role"].as_str().unwrap(),
+                r["active"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("md1@centre-sud", "doctor", true),
+            ("r1@centre-sud", "researcher", true),
+            ("sw1@centre-sud", "social_worker", false),
+            ("sw1@hochelaga", "social_worker", true),
+        ]
+    );
+}
+
+#[test]
+fn reads_write_nothing_and_say_how_current_they_are() {
+    let ws = Workspace::with_team();
+    for (person, json) in readme_examples_as().iter().take(2) {
+        assert_ok(&ws.record_as(person, json));
+    }
+    // A CLI write on the embedded store catches the read models up before it returns.
+    let plan = json_of(&ws.run(&["plan", LEA, "--format", "json"], None));
+    assert_eq!(plan["freshness"]["behind"], 0);
+    assert_eq!(plan["freshness"]["reflects"]["position"], 2);
+    assert_eq!(plan["plan"]["status"], "active");
+
+    // A third entry written behind the runner's back (the library, no catch-up).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::open(&ws.url).await.unwrap();
+        let child: lifecourse_events::ChildId = LEA.parse().unwrap();
+        store
+            .record(
+                common::calendar(),
+                lifecourse::fixtures::request(
+                    child,
+                    "contact",
+                    lifecourse::fixtures::contact("2024-03-05"),
+                ),
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let before = ws.projections();
+    for args in [
+        vec!["plan", LEA],
+        vec!["trajectory", LEA],
+        vec!["history", LEA],
+        vec!["gaps", "--as-of", "2024-06-01"],
+        vec!["indicators", "--from", "2024-01-01", "--to", "2024-12-31"],
+    ] {
+        let out = ws.run(&args, None);
+        assert_ok(&out);
+        if args[0] != "history" {
+            let last = stdout(&out).trim_end().lines().last().unwrap().to_string();
+            assert_eq!(
+                last,
+                "(reflects events to position 2; 1 committed event(s) not yet included: run `lifecourse project`)",
+                "{args:?}"
+            );
+        }
+    }
+    assert_eq!(ws.projections(), before, "reads wrote nothing");
+    let plan = json_of(&ws.run(&["plan", LEA, "--format", "json"], None));
+    assert_eq!(plan["freshness"]["behind"], 1);
+    assert_eq!(plan["freshness"]["reflects"]["position"], 2);
+
+    assert_ok(&ws.run(&["project"], None));
+    let plan = json_of(&ws.run(&["plan", LEA, "--format", "json"], None));
+    assert_eq!(plan["freshness"]["behind"], 0);
+    assert_eq!(plan["freshness"]["reflects"]["position"], 3);
+    let text = stdout(&ws.run(&["gaps", "--as-of", "2024-06-01"], None));
+    assert!(
+        text.trim_end()
+            .ends_with("(up to date: reflects every committed event, to position 3)"),
+        "{text}"
+    );
+}
+
+/// (rule, due_on, days_overdue) of each gap of a `gaps --format json` answer.
+fn gap_lines(report: &serde_json::Value) -> Vec<(String, String, i64)> {
+    report["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["rule"].as_str().unwrap().to_string(),
+                g["due_on"].as_str().unwrap().to_string(),
+                g["days_overdue"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn thresholds_live_in_the_database_not_in_the_working_directory() {
+    let ws = Workspace::with_team();
+    // Opened 2024-03-01, accepted 2024-03-04: a first meeting is due 30 days after the acceptance
+    // (2024-04-03), a family contact 60 days after it (2024-05-03).
+    for (person, json) in readme_examples_as().iter().take(2) {
+        assert_ok(&ws.record_as(person, json));
+    }
+    let gaps = ["gaps", "--as-of", "2024-04-20", "--format", "json"];
+    // A lifecourse.toml in the working directory changes nothing any more.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lifecourse.toml"),
+        "[follow_up]\nfamily_contact_days = 45\n",
+    )
+    .unwrap();
+    let report = json_of(&run_in(&ws.url, dir.path(), &[], &gaps));
+    assert_eq!(
+        gap_lines(&report),
+        vec![("first_meeting".to_string(), "2024-04-03".to_string(), 17)]
+    );
+
+    let set = ws.run(
+        &["settings", "set", "follow_up.family_contact_days", "45"],
+        None,
+    );
+    assert_ok(&set);
+    assert!(
+        stdout(&set).contains("follow_up.family_contact_days = 45"),
+        "{}",
+        stdout(&set)
+    );
+    // Every process now judges with 45 days: due 2024-03-04 + 45 = 2024-04-18.
+    let report = json_of(&run_in(&ws.url, dir.path(), &[], &gaps));
+    assert_eq!(
+        gap_lines(&report),
+        vec![
+            ("first_meeting".to_string(), "2024-04-03".to_string(), 17),
+            ("family_contact".to_string(), "2024-04-18".to_string(), 2),
+        ]
+    );
+    let shown = json_of(&ws.run(&["settings", "show", "--format", "json"], None));
+    let family = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "follow_up.family_contact_days")
+        .unwrap();
+    assert_eq!(family["value"], 45);
+    assert_eq!(family["default"], 60);
+
+    for (args, message) in [
+        (
+            vec![
+                "settings",
+                "set",
+                "follow_up.family_contact_days",
+                "4294967295",
+            ],
+            "follow_up.family_contact_days must be between 1 and 3650, got 4294967295",
+        ),
+        (
+            vec!["settings", "set", "follow_up.reassessment_months", "0"],
+            "follow_up.reassessment_months must be between 1 and 240, got 0",
+        ),
+        (
+            vec!["settings", "set", "follow_up.family_contact", "30"],
+            "unknown setting \"follow_up.family_contact\"",
+        ),
+    ] {
+        let out = ws.run(&args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let shown = json_of(&ws.run(&["settings", "show", "--format", "json"], None));
+    assert_eq!(shown[5]["key"], "follow_up.family_contact_days");
+    assert_eq!(shown[5]["value"], 45, "refused values change nothing");
+}
+
+#[test]
+fn extreme_numbers_and_dates_are_refused_not_panicked_on() {
+    let ws = Workspace::new();
+    let range = "is out of range: expected a date between 1900-01-01 and 2199-12-31";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["indicators", "--to=-262143-01-05"], range),
+        (
+            vec!["indicators", "--from", "0001-01-01", "--to", "2024-01-01"],
+            range,
+        ),
+        (vec!["indicators", "--to", "9999-12-31"], range),
+        (vec!["gaps", "--as-of", "9999-12-31"], range),
+        (vec!["plan", LEA, "--as-of=-262143-01-05"], range),
+        (vec!["trajectory", LEA, "--as-of", "0001-01-01"], range),
+        (vec!["demo", "--until=-262143-01-05"], range),
+        (
+            vec!["demo", "--children", "18446744073709551615"],
+            "--children must be between 1 and 100000, got 18446744073709551615",
+        ),
+        (
+            vec!["demo", "--years", "1000000"],
+            "--years must be between 1 and 100, got 1000000",
+        ),
+        (
+            vec!["gaps", "--known-at=-262143-01-05"],
+            "expected a moment such as",
+        ),
+        (
+            vec!["trajectory", LEA, "--known-at", "9999-12-31"],
+            "expected a moment such as",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = ws.run(&args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(ws.entries(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgresql_only_migrate_changes_the_schema() {
+    use sqlx::Connection;
+    // A fresh database that nobody has migrated.
+    let admin_url = common::admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let database = format!("lifecourse_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    let outcome = tokio::task::spawn_blocking(move || {
+        let gaps = run_with_url(&url, &["gaps"], None);
+        assert_eq!(gaps.status.code(), Some(1), "{}", stderr(&gaps));
+        assert!(
+            stderr(&gaps).contains(
+                "the database schema is at version 0, this program needs 3: ask the database owner to run `lifecourse migrate`"
+            ),
+            "{}",
+            stderr(&gaps)
+        );
+        // Refusing did not migrate: the same answer again.
+        assert_eq!(run_with_url(&url, &["gaps"], None).status.code(), Some(1));
+        let migrate = run_with_url(&url, &["migrate"], None);
+        assert_ok(&migrate);
+        assert!(stdout(&migrate).contains("applied 3 migration(s)"), "{}", stdout(&migrate));
+        let gaps = run_with_url(&url, &["gaps", "--as-of", "2024-01-01"], None);
+        assert_ok(&gaps);
+        assert!(
+            stdout(&gaps).starts_with("Follow-up gaps on 2024-01-01 for every centre: 0"),
+            "{}",
+            stdout(&gaps)
+        );
+    })
+    .await;
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+#[test]
+fn an_opening_without_a_key_lands_on_the_child_its_fresh_key_names() {
+    let ws = Workspace::with_team();
+    let open = readme_examples()[0].replace("\"idempotency_key\": \"intake-2024-0301-lea\",", "");
+    assert!(!open.contains("idempotency_key"), "{open}");
+    let out = ws.run(
+        &["--as", "sw1@centre-sud", "record", "--format", "json"],
+        Some(&open),
+    );
+    let recorded = json_of(&out);
+    let child = recorded["child_id"].as_str().unwrap().to_string();
+    assert_ne!(child, LEA, "a fresh key names another child");
+    let history = json_of(&ws.run(&["history", &child, "--format", "json"], None));
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(
+        history[0]["metadata"]["idempotency_key"],
+        recorded["idempotency_key"]
+    );
+    assert_eq!(ws.entries(), 1);
 }

@@ -8,8 +8,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lifecourse_events::*;
 
-use super::{history, local_today, Context, Failure};
-use crate::cohort::{self, CohortSpec};
+use super::read::checked;
+use super::{history, local_today};
+use crate::app::{App, AppError, InvalidInput};
+use crate::cohort::CohortSpec;
 use crate::domain::{ClinicalCalendar, Stage};
 use crate::store::redact;
 
@@ -32,19 +34,26 @@ pub struct DemoArgs {
     centre: CentreId,
 }
 
-pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Failure> {
-    let store = ctx.store;
+/// Beyond these the cohort would not fit in memory or in the calendar; the defaults are far below.
+const MAX_CHILDREN: usize = 100_000;
+const MAX_YEARS: u32 = 100;
+
+pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
     let today = local_today();
-    let until = args.until.unwrap_or(today);
+    let until = checked("--until", args.until)?.unwrap_or(today);
     if until > today {
-        return Err(Failure::Input(format!(
-            "--until {until} is in the future (today is {today}); entries cannot be dated after today"
-        )));
+        return Err(InvalidInput::UntilInFuture { until, today }.into());
     }
-    if args.children == 0 || args.years == 0 {
-        return Err(Failure::Input(
-            "--children and --years must be at least 1".into(),
+    if args.children == 0 || args.children > MAX_CHILDREN {
+        return Err(out_of_range(
+            "--children",
+            1,
+            MAX_CHILDREN as u64,
+            args.children,
         ));
+    }
+    if args.years == 0 || args.years > MAX_YEARS {
+        return Err(out_of_range("--years", 1, u64::from(MAX_YEARS), args.years));
     }
     let spec = CohortSpec {
         seed: args.seed,
@@ -53,38 +62,22 @@ pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Fai
         centre: args.centre,
         ..CohortSpec::one_centre(until)
     };
-    let cohort = cohort::plan(&spec).map_err(|e| Failure::Store(e.to_string()))?;
     let calendar = ClinicalCalendar { today };
 
-    let bar = ProgressBar::new(cohort.requests.len() as u64).with_style(
-        ProgressStyle::with_template(
-            "{spinner} recording {pos}/{len} commands [{bar:40}] {per_sec} eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} recording {pos} commands {per_sec}")
+            .expect("valid template"),
     );
     let started = Instant::now();
-    let (mut stored, mut replayed) = (0usize, 0usize);
-    let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
-    for request in cohort.requests.iter().cloned() {
-        let recorded = store.record(calendar, request).await?;
-        for entry in &recorded.entries {
-            *by_type.entry(entry.event_type.clone()).or_default() += 1;
-        }
-        if recorded.replayed {
-            replayed += recorded.entries.len();
-        } else {
-            stored += recorded.entries.len();
-        }
-        bar.inc(1);
-    }
+    let report = app.demo(&spec, calendar, || bar.inc(1)).await?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
+    let cohort = &report.cohort;
 
     out!(
         "Demo cohort in {} ({} store): seed {}, {} children of {}, {} to {}",
         redact(url),
-        store.backend(),
+        app.backend(),
         spec.seed,
         spec.children,
         spec.centre,
@@ -92,10 +85,21 @@ pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Fai
         until
     );
     out!(
-        "  {stored} entries recorded, {replayed} already present (same idempotency keys), \
+        "  {} entries recorded, {} already present (same idempotency keys), \
          {} commands in {elapsed:.1} s ({:.0} commands/s)",
+        report.stored,
+        report.replayed,
         cohort.requests.len(),
         cohort.requests.len() as f64 / elapsed.max(1e-9)
+    );
+    out!(
+        "  recorded by the demo's staff, registered in the staff register: {}",
+        report
+            .staff
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut stages: BTreeMap<String, usize> = BTreeMap::new();
     for child in &cohort.children {
@@ -112,10 +116,10 @@ pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Fai
             .join(", ")
     );
     out!("  entries by type:");
-    for (event_type, n) in &by_type {
+    for (event_type, n) in &report.by_type {
         out!("    {n:>6}  {event_type}");
     }
-    let stats = store.stats().await?;
+    let stats = app.stats().await?;
     out!(
         "  the store now holds {} files and {} entries",
         stats.children,
@@ -132,14 +136,11 @@ pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Fai
             "\nOne child's history, read back from the store (lifecourse history {}):\n",
             example.child_id
         );
-        let events = store.history(example.child_id).await?;
+        let events = app.history(example.child_id).await?.value;
         out!("{}", history::render_text(&events).trim_end());
     }
     let started = Instant::now();
-    ctx.runner()
-        .catch_up()
-        .await
-        .map_err(super::project::runner_failure)?;
+    app.catch_up().await?;
     out!(
         "\nRead models (plan, trajectory, follow-up) brought up to date in {:.2} s. Next:",
         started.elapsed().as_secs_f64()
@@ -149,6 +150,16 @@ pub async fn run(ctx: &Context<'_>, url: &str, args: DemoArgs) -> Result<(), Fai
     out!("  lifecourse trajectory CHILD_ID  a child's whole trajectory");
     out!("  lifecourse indicators           the centre's indicators over the last year");
     Ok(())
+}
+
+fn out_of_range(what: &str, min: u64, max: u64, got: impl ToString) -> AppError {
+    InvalidInput::OutOfRange {
+        what: what.to_string(),
+        min,
+        max,
+        got: got.to_string(),
+    }
+    .into()
 }
 
 fn stage_name(stage: Stage) -> String {

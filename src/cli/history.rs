@@ -5,34 +5,26 @@ use std::collections::HashMap;
 use clap::Args;
 use lifecourse_events::*;
 
-use super::{Failure, Format};
-use crate::store::Store;
+use super::{freshness_line, json, Format};
+use crate::app::{App, AppError};
 
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// The child's id (a UUID)
-    child_id: String,
+    child_id: ChildId,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
 
-pub async fn run(store: &Store, args: HistoryArgs) -> Result<(), Failure> {
-    let child: ChildId = args
-        .child_id
-        .parse()
-        .map_err(|e: IdError| Failure::Input(e.to_string()))?;
-    let history = store.history(child).await?;
-    if history.is_empty() {
-        return Err(Failure::Input(format!(
-            "there is no file for child {child} in this store"
-        )));
-    }
+pub async fn run(app: &App, args: HistoryArgs) -> Result<(), AppError> {
+    let answer = app.history(args.child_id).await?;
     match args.format {
-        Format::Json => out!(
-            "{}",
-            serde_json::to_string_pretty(&history).expect("events always serialise")
-        ),
-        Format::Text => out!("{}", render_text(&history).trim_end()),
+        // The documented JSON is the array of entries; how current it is goes with the text.
+        Format::Json => out!("{}", json(&answer.value)?),
+        Format::Text => {
+            out!("{}", render_text(&answer.value).trim_end());
+            out!("{}", freshness_line(&answer.freshness));
+        }
     }
     Ok(())
 }

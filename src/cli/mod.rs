@@ -1,6 +1,6 @@
-//! The `lifecourse` command line: a thin edge over the library. Each subcommand parses its input,
-//! calls the engine and prints; errors become a plain-language message and an exit code
-//! (`Failure`).
+//! The `lifecourse` command line: a thin edge over the application layer (`crate::app`). Each
+//! subcommand parses its input, calls `App` and prints; an `AppError` becomes its message and the
+//! exit code of its kind.
 
 /// Prints a line to standard output; a closed pipe (`lifecourse history … | head`) ends the
 /// process quietly instead of panicking. Only used once everything durable is done.
@@ -15,6 +15,7 @@ macro_rules! out {
     }};
 }
 
+mod admin;
 mod demo;
 mod history;
 mod project;
@@ -25,10 +26,10 @@ mod worklist;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use lifecourse_events::ClinicalDate;
+use lifecourse_events::{ClinicalDate, PersonId};
 
-use crate::recording::RecordError;
-use crate::store::{redact, Store, StoreError, DEFAULT_DATABASE_URL};
+use crate::app::{App, AppError, Freshness, InvalidInput};
+use crate::store::{redact, DEFAULT_DATABASE_URL};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,17 +39,23 @@ use crate::store::{redact, Store, StoreError, DEFAULT_DATABASE_URL};
     long_about = "Every step of a child's care (referral, assessment, meetings, action plans, \
 services, referrals, legal and rights matters, closures) is an immutable event in the child's \
 own stream. Mistakes are fixed by correcting events; nothing is ever edited or deleted.",
-    after_help = "Exit codes: 0 done; 1 the store failed; 2 invalid input; 3 refused by the \
-file's rules; 4 conflicting concurrent write (send again)."
+    after_help = "Exit codes: 0 done; 1 the store failed (or its schema is behind: run `lifecourse \
+migrate`); 2 invalid input, unknown child or person; 3 refused by the file's rules or not yours \
+to record; 4 conflicting concurrent write (send again)."
 )]
 pub struct Cli {
     /// Where events are stored: sqlite://FILE (embedded, the default) or postgres://…
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 
-    /// Configuration file (follow-up thresholds); default: ./lifecourse.toml if present
-    #[arg(long, global = true, env = "LIFECOURSE_CONFIG")]
-    config: Option<std::path::PathBuf>,
+    /// Who is acting: a person of the staff register (`lifecourse staff add`); needed by `record`
+    #[arg(
+        long = "as",
+        global = true,
+        env = "LIFECOURSE_AS",
+        value_name = "PERSON"
+    )]
+    acting_as: Option<PersonId>,
 
     #[command(subcommand)]
     command: Command,
@@ -56,11 +63,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create or update the database schema (also done on every start)
+    /// Create or update the database schema (on PostgreSQL, with the owner role; the only
+    /// command that changes the schema there)
     Migrate,
     /// Record a deterministic synthetic cohort (one centre over five years) and show one child
     Demo(demo::DemoArgs),
-    /// Record one command given as JSON (a file, or standard input)
+    /// Record one command given as JSON (a file, or standard input), as the person of --as
     Record(record::RecordArgs),
     /// Show a child's entries in order, with who recorded each and when
     History(history::HistoryArgs),
@@ -76,12 +84,12 @@ enum Command {
     Project(project::ProjectArgs),
     /// Rebuild read models from the first event, then swap them in
     Rebuild(project::RebuildArgs),
-}
-
-/// What every subcommand works with.
-pub struct Context<'a> {
-    pub store: &'a Store,
-    pub config: crate::config::Config,
+    /// The staff register: who may act, in which role, for which centres
+    #[command(subcommand)]
+    Staff(admin::StaffCommand),
+    /// Shared settings (follow-up thresholds), stored in the database
+    #[command(subcommand)]
+    Settings(admin::SettingsCommand),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -93,59 +101,35 @@ pub enum Format {
     Json,
 }
 
-/// Why a command failed, with the exit code it maps to.
-#[derive(Debug)]
-pub enum Failure {
-    /// The store could not be reached or failed (exit 1).
-    Store(String),
-    /// The input is not what was expected (exit 2).
-    Input(String),
-    /// The file's rules refused the command (exit 3).
-    Refused(String),
-    /// Another write to the same file won the race (exit 4).
-    Conflict(String),
-}
-
-impl Failure {
-    fn exit_code(&self) -> u8 {
-        match self {
-            Failure::Store(_) => 1,
-            Failure::Input(_) => 2,
-            Failure::Refused(_) => 3,
-            Failure::Conflict(_) => 4,
-        }
-    }
-
-    fn message(&self) -> &str {
-        match self {
-            Failure::Store(m) | Failure::Input(m) | Failure::Refused(m) | Failure::Conflict(m) => m,
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::UnsupportedUrl(_) => Failure::Input(err.to_string()),
-            other => Failure::Store(other.to_string()),
-        }
-    }
-}
-
-impl From<RecordError> for Failure {
-    fn from(err: RecordError) -> Self {
-        match err {
-            RecordError::Rejected(_) => Failure::Refused(err.to_string()),
-            RecordError::Conflict { .. } => Failure::Conflict(err.to_string()),
-            RecordError::KeyReused { .. } => Failure::Input(err.to_string()),
-            RecordError::Storage(_) => Failure::Store(err.to_string()),
-        }
-    }
-}
-
 /// Today's date where the centre is (the machine's local time zone).
 pub fn local_today() -> ClinicalDate {
     ClinicalDate(chrono::Local::now().date_naive())
+}
+
+/// The one line that says how current a read answer is.
+pub fn freshness_line(f: &Freshness) -> String {
+    let at = if f.reflects.transaction_id == 0 {
+        format!("position {}", f.reflects.position)
+    } else {
+        format!(
+            "position {} (transaction {})",
+            f.reflects.position, f.reflects.transaction_id
+        )
+    };
+    match f.behind {
+        0 => format!("(up to date: reflects every committed event, to {at})"),
+        n => format!(
+            "(reflects events to {at}; {n} committed event(s) not yet included: run `lifecourse project`)"
+        ),
+    }
+}
+
+/// Serialises an answer for printing.
+pub fn json(value: &impl serde::Serialize) -> Result<String, AppError> {
+    serde_json::to_string_pretty(value).map_err(|e| AppError::Output {
+        format: "JSON",
+        message: e.to_string(),
+    })
 }
 
 /// Runs the command line; returns the process exit code.
@@ -164,42 +148,52 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {}", failure.message());
-            ExitCode::from(failure.exit_code())
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
-    let config = crate::config::Config::load(cli.config.as_deref())
-        .map_err(|e| Failure::Input(e.to_string()))?;
-    let store = Store::connect(&cli.database_url).await?;
-    let applied = store.migrate().await?;
-    tracing::debug!(store = %redact(&cli.database_url), backend = store.backend(), applied, "store open");
-    let ctx = Context {
-        store: &store,
-        config,
+async fn run(cli: Cli) -> Result<(), AppError> {
+    if let Command::Migrate = cli.command {
+        let app = App::connect(&cli.database_url).await?;
+        let applied = app.migrate().await;
+        app.close().await;
+        out!(
+            "{}: applied {} migration(s); the schema is up to date",
+            redact(&cli.database_url),
+            applied?
+        );
+        return Ok(());
+    }
+    let app = App::open(&cli.database_url).await?;
+    tracing::debug!(store = %redact(&cli.database_url), backend = app.backend(), "store open");
+    let acting_as = cli.acting_as;
+    let principal = || async {
+        match &acting_as {
+            Some(person) => app.principal(person).await,
+            None => Err(AppError::Invalid(InvalidInput::NoPrincipal)),
+        }
     };
     let result = match cli.command {
-        Command::Migrate => {
-            out!(
-                "{}: applied {applied} migration(s); the schema is up to date",
-                redact(&cli.database_url)
-            );
-            Ok(())
-        }
-        Command::Demo(args) => demo::run(&ctx, &cli.database_url, args).await,
-        Command::Record(args) => record::run(&store, args).await,
-        Command::History(args) => history::run(&store, args).await,
-        Command::Plan(args) => read::plan(&ctx, args).await,
-        Command::Trajectory(args) => read::trajectory(&ctx, args).await,
-        Command::Gaps(args) => worklist::gaps(&ctx, args).await,
-        Command::Indicators(args) => worklist::indicators_command(&ctx, args).await,
-        Command::Project(args) => project::project(&ctx, args).await,
-        Command::Rebuild(args) => project::rebuild(&ctx, args).await,
+        Command::Migrate => unreachable!("handled above"),
+        Command::Demo(args) => demo::run(&app, &cli.database_url, args).await,
+        Command::Record(args) => match principal().await {
+            Ok(p) => record::run(&app, &p, args).await,
+            Err(e) => Err(e),
+        },
+        Command::History(args) => history::run(&app, args).await,
+        Command::Plan(args) => read::plan(&app, args).await,
+        Command::Trajectory(args) => read::trajectory(&app, args).await,
+        Command::Gaps(args) => worklist::gaps(&app, args).await,
+        Command::Indicators(args) => worklist::indicators_command(&app, args).await,
+        Command::Project(args) => project::project(&app, args).await,
+        Command::Rebuild(args) => project::rebuild(&app, args).await,
+        Command::Staff(command) => admin::staff(&app, command).await,
+        Command::Settings(command) => admin::settings(&app, command).await,
     };
-    store.close().await;
+    app.close().await;
     result
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Context, Failure};
-use crate::runner::{Projection, Runner};
+use crate::app::{App, AppError};
+use crate::runner::Projection;
 
 #[derive(Args, Debug)]
 pub struct ProjectArgs {
@@ -28,9 +28,8 @@ pub struct RebuildArgs {
     projection: Option<Projection>,
 }
 
-pub async fn project(ctx: &Context<'_>, args: ProjectArgs) -> Result<(), Failure> {
-    let runner = ctx.runner().with_batch_size(args.batch_size);
-    let applied = runner.catch_up().await.map_err(runner_failure)?;
+pub async fn project(app: &App, args: ProjectArgs) -> Result<(), AppError> {
+    let applied = app.project(args.batch_size).await?;
     out!(
         "read models up to date: {applied} event application(s) across {} projections",
         Projection::ALL.len()
@@ -40,20 +39,22 @@ pub async fn project(ctx: &Context<'_>, args: ProjectArgs) -> Result<(), Failure
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        runner
-            .follow(Duration::from_millis(args.poll_ms.max(50)), stop)
-            .await
-            .map_err(runner_failure)?;
+        app.follow(
+            args.batch_size,
+            Duration::from_millis(args.poll_ms.max(50)),
+            stop,
+        )
+        .await?;
     }
     Ok(())
 }
 
-pub async fn rebuild(ctx: &Context<'_>, args: RebuildArgs) -> Result<(), Failure> {
+pub async fn rebuild(app: &App, args: RebuildArgs) -> Result<(), AppError> {
     let projections: Vec<Projection> = match args.projection {
         Some(p) => vec![p],
         None => Projection::ALL.to_vec(),
     };
-    let total = ctx.store.stats().await?.events;
+    let total = app.stats().await?.events;
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template(
             "{spinner} rebuilding {msg} {pos}/{len} events [{bar:40}] {per_sec} eta {eta}",
@@ -68,11 +69,7 @@ pub async fn rebuild(ctx: &Context<'_>, args: RebuildArgs) -> Result<(), Failure
             .collect::<Vec<_>>()
             .join(", "),
     );
-    let report = ctx
-        .runner()
-        .rebuild(&projections, |n| bar.inc(n))
-        .await
-        .map_err(runner_failure)?;
+    let report = app.rebuild(&projections, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
     out!(
         "rebuilt {} from {} events of {} children in {:.2} s ({:.0} events/s)",
@@ -87,23 +84,4 @@ pub async fn rebuild(ctx: &Context<'_>, args: RebuildArgs) -> Result<(), Failure
         report.events_per_second()
     );
     Ok(())
-}
-
-pub fn runner_failure(err: crate::runner::RunnerError) -> Failure {
-    match err {
-        crate::runner::RunnerError::Store(e) => e.into(),
-        other => Failure::Store(other.to_string()),
-    }
-}
-
-impl Context<'_> {
-    pub fn runner(&self) -> Runner<'_> {
-        Runner::new(self.store, self.config.follow_up.clone())
-    }
-
-    /// Brings the read models up to date before reading them.
-    pub async fn caught_up(&self) -> Result<(), Failure> {
-        self.runner().catch_up().await.map_err(runner_failure)?;
-        Ok(())
-    }
 }

@@ -5,16 +5,23 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use lifecourse_events::*;
-use lifecourse_projections::{ChildHistory, CurrentPlan, Trajectory};
+use lifecourse_projections::{CurrentPlan, Trajectory};
 use serde::Serialize;
 
-use super::{local_today, Context, Failure, Format};
-use crate::runner::Projection;
+use super::{freshness_line, json, local_today, Format};
+use crate::app::{self, App, AppError, Freshness};
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
     /// The child's id (a UUID)
     child_id: ChildId,
+    /// Clinical time: the plan as it stood on this date (YYYY-MM-DD), as known today
+    #[arg(long)]
+    as_of: Option<ClinicalDate>,
+    /// Record time: the record as it stood at this moment (RFC 3339, or a date meaning the end
+    /// of that day, UTC)
+    #[arg(long, value_parser = parse_moment)]
+    known_at: Option<DateTime<Utc>>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -36,101 +43,89 @@ pub struct TrajectoryArgs {
 
 /// A moment in record time: `2026-04-01T12:00:00Z`, or `2026-04-01` for the end of that day (UTC).
 pub fn parse_moment(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(moment) = DateTime::parse_from_rfc3339(text) {
-        return Ok(moment.to_utc());
-    }
-    text.parse::<ClinicalDate>()
-        .ok()
-        .and_then(|d| d.date().and_hms_milli_opt(23, 59, 59, 999))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| {
-            format!("expected a moment such as 2026-04-01T12:00:00Z or a date such as 2026-04-01, got {text:?}")
-        })
+    let expected = || {
+        format!("expected a moment such as 2026-04-01T12:00:00Z or a date such as 2026-04-01, between {} and {}, got {text:?}", app::EARLIEST, app::LATEST)
+    };
+    let moment = match DateTime::parse_from_rfc3339(text) {
+        Ok(moment) => moment.to_utc(),
+        Err(_) => text
+            .parse::<ClinicalDate>()
+            .ok()
+            .and_then(|d| d.date().and_hms_milli_opt(23, 59, 59, 999))
+            .map(|t| t.and_utc())
+            .ok_or_else(expected)?,
+    };
+    app::check_date("--known-at", ClinicalDate(moment.date_naive())).map_err(|_| expected())?;
+    Ok(moment)
+}
+
+/// Checks an optional date given on the command line.
+pub fn checked(
+    what: &'static str,
+    date: Option<ClinicalDate>,
+) -> Result<Option<ClinicalDate>, AppError> {
+    Ok(date.map(|d| app::check_date(what, d)).transpose()?)
 }
 
 #[derive(Serialize)]
 struct PlanReport<'a> {
     as_of: ClinicalDate,
+    known_at: Option<DateTime<Utc>>,
+    freshness: &'a Freshness,
     plan: &'a CurrentPlan,
 }
 
-pub async fn plan(ctx: &Context<'_>, args: PlanArgs) -> Result<(), Failure> {
-    ctx.caught_up().await?;
-    let row = ctx
-        .store
-        .view_row(Projection::ActionPlan.table(), args.child_id)
-        .await?
-        .ok_or_else(|| no_file(args.child_id))?;
-    let plan: CurrentPlan = serde_json::from_str(&row.view).map_err(unreadable)?;
-    let today = local_today();
+pub async fn plan(app: &App, args: PlanArgs) -> Result<(), AppError> {
+    let as_of = checked("--as-of", args.as_of)?;
+    let answer = app.plan(args.child_id, as_of, args.known_at).await?;
+    let on = as_of.unwrap_or_else(local_today);
     match args.format {
         Format::Json => out!(
             "{}",
             json(&PlanReport {
-                as_of: today,
-                plan: &plan
-            })
+                as_of: on,
+                known_at: args.known_at,
+                freshness: &answer.freshness,
+                plan: &answer.value
+            })?
         ),
-        Format::Text => out!("{}", render_plan(&plan, today).trim_end()),
+        Format::Text => {
+            out!("{}", render_plan(&answer.value, on).trim_end());
+            out!("{}", freshness_line(&answer.freshness));
+        }
     }
     Ok(())
 }
 
-pub async fn trajectory(ctx: &Context<'_>, args: TrajectoryArgs) -> Result<(), Failure> {
-    let trajectory = if args.as_of.is_none() && args.known_at.is_none() {
-        ctx.caught_up().await?;
-        let row = ctx
-            .store
-            .view_row(Projection::Trajectory.table(), args.child_id)
-            .await?
-            .ok_or_else(|| no_file(args.child_id))?;
-        serde_json::from_str(&row.view).map_err(unreadable)?
-    } else {
-        let history = ChildHistory::from_events(ctx.store.history(args.child_id).await?);
-        if history.is_empty() {
-            return Err(no_file(args.child_id));
-        }
-        let history = match args.known_at {
-            Some(at) => history.known_at(at),
-            None => history,
-        };
-        Trajectory::from_history(&history, args.as_of)
-    };
+pub async fn trajectory(app: &App, args: TrajectoryArgs) -> Result<(), AppError> {
+    let as_of = checked("--as-of", args.as_of)?;
+    let answer = app.trajectory(args.child_id, as_of, args.known_at).await?;
     #[derive(Serialize)]
     struct TrajectoryReport<'a> {
         as_of: Option<ClinicalDate>,
         known_at: Option<DateTime<Utc>>,
+        freshness: &'a Freshness,
         trajectory: &'a Trajectory,
     }
     match args.format {
         Format::Json => out!(
             "{}",
             json(&TrajectoryReport {
-                as_of: args.as_of,
+                as_of,
                 known_at: args.known_at,
-                trajectory: &trajectory
-            })
+                freshness: &answer.freshness,
+                trajectory: &answer.value
+            })?
         ),
-        Format::Text => out!(
-            "{}",
-            render_trajectory(args.child_id, &trajectory, args.as_of, args.known_at).trim_end()
-        ),
+        Format::Text => {
+            out!(
+                "{}",
+                render_trajectory(args.child_id, &answer.value, as_of, args.known_at).trim_end()
+            );
+            out!("{}", freshness_line(&answer.freshness));
+        }
     }
     Ok(())
-}
-
-pub(super) fn json(value: &impl Serialize) -> String {
-    serde_json::to_string_pretty(value).expect("reports always serialise")
-}
-
-pub(super) fn unreadable(err: serde_json::Error) -> Failure {
-    Failure::Store(format!(
-        "a stored read model cannot be read ({err}); run `lifecourse rebuild`"
-    ))
-}
-
-fn no_file(child: ChildId) -> Failure {
-    Failure::Input(format!("there is no file for child {child} in this store"))
 }
 
 fn short(id: impl ToString) -> String {

@@ -5,14 +5,12 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use lifecourse_events::*;
-use lifecourse_projections::{
-    gaps_on, indicators, ChildHistory, Expectation, Gap, Indicators, Trajectory,
-};
+use lifecourse_projections::{Gap, Indicators};
 use serde::Serialize;
 
-use super::read::{json, parse_moment, unreadable};
-use super::{local_today, Context, Failure};
-use crate::runner::Projection;
+use super::read::{checked, parse_moment};
+use super::{freshness_line, json, local_today};
+use crate::app::{App, AppError, Freshness, Page, Period};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum GapsFormat {
@@ -34,6 +32,12 @@ pub struct GapsArgs {
     /// end of that day, UTC) — what the worklist showed then
     #[arg(long, value_parser = parse_moment)]
     known_at: Option<DateTime<Utc>>,
+    /// Skip this many gaps of the list (paging)
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// Show at most this many gaps (default: all)
+    #[arg(long)]
+    limit: Option<usize>,
     #[arg(long, value_enum, default_value_t)]
     format: GapsFormat,
 }
@@ -49,6 +53,10 @@ pub struct IndicatorsArgs {
     /// Last day of the period (default: today)
     #[arg(long)]
     to: Option<ClinicalDate>,
+    /// Record time: count from the record as it stood at this moment (RFC 3339, or a date for
+    /// the end of that day, UTC)
+    #[arg(long, value_parser = parse_moment)]
+    known_at: Option<DateTime<Utc>>,
     #[arg(long, value_enum, default_value_t)]
     format: super::Format,
 }
@@ -58,28 +66,29 @@ struct GapsReport<'a> {
     as_of: ClinicalDate,
     known_at: Option<DateTime<Utc>>,
     centre: Option<&'a CentreId>,
+    freshness: &'a Freshness,
+    total: usize,
+    offset: usize,
     gaps: &'a [Gap],
 }
 
-pub async fn gaps(ctx: &Context<'_>, args: GapsArgs) -> Result<(), Failure> {
-    let as_of = args.as_of.unwrap_or_else(local_today);
-    let expectations = match args.known_at {
-        None => stored_expectations(ctx).await?,
-        Some(at) => {
-            let rules = &ctx.config.follow_up;
-            all_histories(ctx)
-                .await?
-                .into_iter()
-                .flat_map(|h| lifecourse_projections::expectations(&h.known_at(at), rules))
-                .collect()
-        }
+#[derive(Serialize)]
+struct IndicatorsReport<'a> {
+    freshness: &'a Freshness,
+    #[serde(flatten)]
+    indicators: &'a Indicators,
+}
+
+pub async fn gaps(app: &App, args: GapsArgs) -> Result<(), AppError> {
+    let as_of = checked("--as-of", args.as_of)?.unwrap_or_else(local_today);
+    let page = Page {
+        offset: args.offset,
+        limit: args.limit,
     };
-    let gaps: Vec<Gap> = gaps_on(
-        expectations
-            .iter()
-            .filter(|e| args.centre.as_ref().is_none_or(|c| *c == e.centre)),
-        as_of,
-    );
+    let answer = app
+        .gaps(args.centre.as_ref(), as_of, args.known_at, page)
+        .await?;
+    let gaps = &answer.value.gaps;
     match args.format {
         GapsFormat::Json => out!(
             "{}",
@@ -87,80 +96,59 @@ pub async fn gaps(ctx: &Context<'_>, args: GapsArgs) -> Result<(), Failure> {
                 as_of,
                 known_at: args.known_at,
                 centre: args.centre.as_ref(),
-                gaps: &gaps
-            })
+                freshness: &answer.freshness,
+                total: answer.value.total,
+                offset: args.offset,
+                gaps
+            })?
         ),
-        GapsFormat::Csv => out!("{}", csv_of(&gaps)?.trim_end()),
-        GapsFormat::Text => out!(
-            "{}",
-            render_gaps(&gaps, as_of, args.centre.as_ref()).trim_end()
-        ),
-    }
-    Ok(())
-}
-
-pub async fn indicators_command(ctx: &Context<'_>, args: IndicatorsArgs) -> Result<(), Failure> {
-    let to = args.to.unwrap_or_else(local_today);
-    let from = args.from.unwrap_or_else(|| to.plus_days(-364));
-    if from > to {
-        return Err(Failure::Input(format!(
-            "--from {from} is after --to {to}; the period must start before it ends"
-        )));
-    }
-    let expectations = stored_expectations(ctx).await?;
-    let trajectories: Vec<Trajectory> = ctx
-        .store
-        .view_rows(Projection::Trajectory.table(), None)
-        .await?
-        .iter()
-        .map(|row| serde_json::from_str(&row.view).map_err(unreadable))
-        .collect::<Result<_, _>>()?;
-    let report = indicators(
-        &trajectories,
-        &expectations,
-        args.centre.as_ref(),
-        from,
-        to,
-        &ctx.config.follow_up,
-    );
-    match args.format {
-        super::Format::Json => out!("{}", json(&report)),
-        super::Format::Text => out!("{}", render_indicators(&report).trim_end()),
-    }
-    Ok(())
-}
-
-/// Every child's expectations, from the follow-up read model (brought up to date first).
-async fn stored_expectations(ctx: &Context<'_>) -> Result<Vec<Expectation>, Failure> {
-    ctx.caught_up().await?;
-    let mut all = Vec::new();
-    for row in ctx
-        .store
-        .view_rows(Projection::FollowUp.table(), None)
-        .await?
-    {
-        let mut expectations: Vec<Expectation> =
-            serde_json::from_str(&row.view).map_err(unreadable)?;
-        all.append(&mut expectations);
-    }
-    Ok(all)
-}
-
-async fn all_histories(ctx: &Context<'_>) -> Result<Vec<ChildHistory>, Failure> {
-    let horizon = ctx.store.horizon().await?;
-    let children = ctx.store.children_upto(horizon).await?;
-    let mut histories = Vec::with_capacity(children.len());
-    for chunk in children.chunks(250) {
-        for events in ctx.store.histories(chunk, None).await?.into_values() {
-            histories.push(ChildHistory::from_events(events));
+        GapsFormat::Csv => {
+            out!("{}", csv_of(gaps)?.trim_end());
+            // CSV has no place for it: how current the list is goes to standard error.
+            eprintln!("{}", freshness_line(&answer.freshness));
+        }
+        GapsFormat::Text => {
+            out!(
+                "{}",
+                render_gaps(gaps, answer.value.total, as_of, args.centre.as_ref()).trim_end()
+            );
+            out!("{}", freshness_line(&answer.freshness));
         }
     }
-    Ok(histories)
+    Ok(())
 }
 
-fn csv_of(gaps: &[Gap]) -> Result<String, Failure> {
+pub async fn indicators_command(app: &App, args: IndicatorsArgs) -> Result<(), AppError> {
+    let to = checked("--to", args.to)?.unwrap_or_else(local_today);
+    let period = match checked("--from", args.from)? {
+        Some(from) => Period::new(from, to)?,
+        None => Period::year_to(to)?,
+    };
+    let answer = app
+        .indicators(args.centre.as_ref(), period, args.known_at)
+        .await?;
+    match args.format {
+        super::Format::Json => out!(
+            "{}",
+            json(&IndicatorsReport {
+                freshness: &answer.freshness,
+                indicators: &answer.value
+            })?
+        ),
+        super::Format::Text => {
+            out!("{}", render_indicators(&answer.value).trim_end());
+            out!("{}", freshness_line(&answer.freshness));
+        }
+    }
+    Ok(())
+}
+
+fn csv_of(gaps: &[Gap]) -> Result<String, AppError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Failure::Store(format!("cannot write CSV: {e}"));
+    let io = |e: csv::Error| AppError::Output {
+        format: "CSV",
+        message: e.to_string(),
+    };
     writer
         .write_record([
             "rule",
@@ -191,16 +179,28 @@ fn csv_of(gaps: &[Gap]) -> Result<String, Failure> {
             ])
             .map_err(io)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Failure::Store(e.to_string()))?;
-    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields"))
+    let bytes = writer.into_inner().map_err(|e| AppError::Output {
+        format: "CSV",
+        message: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|e| AppError::Output {
+        format: "CSV",
+        message: e.to_string(),
+    })
 }
 
-fn render_gaps(gaps: &[Gap], as_of: ClinicalDate, centre: Option<&CentreId>) -> String {
+fn render_gaps(
+    gaps: &[Gap],
+    total: usize,
+    as_of: ClinicalDate,
+    centre: Option<&CentreId>,
+) -> String {
     let mut out = String::new();
     let whose = centre.map_or("every centre".to_string(), |c| c.to_string());
-    let _ = writeln!(out, "Follow-up gaps on {as_of} for {whose}: {}", gaps.len());
+    let _ = writeln!(out, "Follow-up gaps on {as_of} for {whose}: {total}");
+    if gaps.len() != total {
+        let _ = writeln!(out, "  ({} shown on this page)", gaps.len());
+    }
     let mut by_rule = std::collections::BTreeMap::new();
     for g in gaps {
         *by_rule.entry(g.rule).or_insert(0usize) += 1;

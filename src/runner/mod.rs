@@ -22,7 +22,7 @@ use lifecourse_events::*;
 use lifecourse_projections::{expectations, ChildHistory, CurrentPlan, FollowUpRules, Trajectory};
 use serde::Serialize;
 
-use crate::store::{BatchEvent, Cursor, Store, StoreError, ViewRow, ViewTx};
+use crate::store::{BatchEvent, Cursor, Fingerprint, Store, StoreError, ViewRow, ViewTx};
 
 /// The read models the runner keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -57,11 +57,22 @@ impl Projection {
         }
     }
 
-    /// The configuration the views depend on; a change means they must be rebuilt.
-    pub fn config(self, rules: &FollowUpRules) -> String {
+    /// The version of this projection's fold. Bump it in the release that changes what the fold
+    /// computes (in `lifecourse-projections` or here): the stored rows are then rebuilt rather
+    /// than mixed with rows of the new code.
+    pub fn code_version(self) -> u32 {
         match self {
-            Self::Trajectory => String::new(),
-            Self::ActionPlan | Self::FollowUp => rules.fingerprint(),
+            Self::ActionPlan => 1,
+            Self::Trajectory => 1,
+            Self::FollowUp => 1,
+        }
+    }
+
+    /// What the views depend on besides the events; a change means they must be rebuilt.
+    pub fn config(self, rules: &FollowUpRules) -> Fingerprint {
+        match self {
+            Self::Trajectory => Fingerprint::new(self.code_version(), None),
+            Self::ActionPlan | Self::FollowUp => Fingerprint::new(self.code_version(), Some(rules)),
         }
     }
 
@@ -182,9 +193,9 @@ impl<'s> Runner<'s> {
         for projection in Projection::ALL {
             let checkpoint = self.store.checkpoint(projection.name()).await?;
             let fresh = checkpoint.cursor == Cursor::default();
-            let stale = !fresh && checkpoint.config != projection.config(&self.rules);
+            let stale = !fresh && checkpoint.config != Some(projection.config(&self.rules));
             if stale {
-                tracing::warn!(%projection, "follow-up thresholds changed: rebuilding");
+                tracing::warn!(%projection, "fold code version or follow-up thresholds changed: rebuilding");
             }
             if stale || (fresh && has_events) {
                 to_rebuild.push(projection);
@@ -274,8 +285,10 @@ impl<'s> Runner<'s> {
         {
             drop(tx);
             let now = self.store.checkpoint(projection.name()).await?;
-            if !now.config.is_empty() && now.config != config {
-                tracing::warn!("the stored views were computed with other follow-up thresholds");
+            if now.config.as_ref().is_some_and(|c| *c != config) {
+                tracing::warn!(
+                    "the stored views were computed with another fold version or other thresholds"
+                );
                 return Ok(Step::Stale);
             }
             tracing::debug!("checkpoint moved by another runner");

@@ -3,6 +3,7 @@
 //! with a global position, `recorded_at` and an event id. One `Store` type, chosen by URL, gives
 //! both the same behaviour; all SQL lives in this module and its two backend files.
 
+mod admin;
 mod postgres;
 mod sqlite;
 mod upcasting;
@@ -17,10 +18,11 @@ use serde::Serialize;
 use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
+pub use admin::{SchemaVersion, StaffRow};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
-pub use views::{BatchEvent, Checkpoint, Cursor, ViewRow, ViewTx};
+pub use views::{BatchEvent, Checkpoint, Cursor, Fingerprint, GapQuery, ViewRow, ViewTx};
 
 /// The default store: a SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://lifecourse.db";
@@ -44,8 +46,20 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("cannot load the file: {0}")]
-    Load(String),
+    #[error("cannot load child {child}'s file: {source}")]
+    Load {
+        child: ChildId,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot record in child {child}'s file: {source}")]
+    Record {
+        child: ChildId,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the staff register's row for {person:?} cannot be read: {problem}")]
+    UnreadableStaff { person: String, problem: String },
+    #[error("the database schema is at version {applied}, this program needs {expected}: ask the database owner to run `lifecourse migrate` with this release (the application itself does not change the schema on PostgreSQL)")]
+    SchemaBehind { applied: i64, expected: i64 },
     #[error("entry #{sequence} of child {child} cannot be read: {problem}")]
     Unreadable {
         child: String,
@@ -92,6 +106,20 @@ impl Store {
         match self {
             Self::Sqlite(s) => s.migrate().await,
             Self::Postgres(s) => s.migrate().await,
+        }
+    }
+
+    /// Refuses to go on against a schema older than this binary's migrations (on PostgreSQL the
+    /// application does not migrate: `lifecourse migrate` does, with the owner role).
+    pub async fn check_schema(&self) -> Result<(), StoreError> {
+        let version = self.schema_version().await?;
+        if version.is_current() {
+            Ok(())
+        } else {
+            Err(StoreError::SchemaBehind {
+                applied: version.applied,
+                expected: version.expected,
+            })
         }
     }
 
@@ -145,7 +173,10 @@ impl Store {
             Self::Sqlite(s) => s.event_store().load_aggregate(&id).await,
             Self::Postgres(s) => s.event_store().load_aggregate(&id).await,
         }
-        .map_err(|e| StoreError::Load(e.to_string()))?;
+        .map_err(|e| StoreError::Load {
+            child,
+            source: Box::new(e),
+        })?;
         Ok(std::mem::take(context.aggregate()))
     }
 

@@ -104,6 +104,11 @@ async fn applied(pool: &PgPool) -> usize {
         .unwrap_or(0) as usize
 }
 
+/// The highest migration version this binary carries.
+pub(super) fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 pub(super) fn raw_event(row: &PgRow) -> Result<RawEvent, StoreError> {
     Ok(RawEvent {
         position: row.try_get("position")?,

@@ -106,6 +106,11 @@ async fn applied(pool: &SqlitePool) -> usize {
         .unwrap_or(0) as usize
 }
 
+/// The highest migration version this binary carries.
+pub(super) fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 pub(super) fn raw_event(row: &SqliteRow) -> Result<RawEvent, StoreError> {
     let sequence: i64 = row.try_get("sequence")?;
     let aggregate_id: String = row.try_get("aggregate_id")?;

@@ -31,8 +31,54 @@ pub struct BatchEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     pub cursor: Cursor,
-    /// The configuration fingerprint the views were computed with.
-    pub config: String,
+    /// What the views were computed with (fold code version and thresholds); `None` before the
+    /// projection first ran.
+    pub config: Option<Fingerprint>,
+}
+
+/// What a projection's rows depend on besides the events: the version of its fold's code and the
+/// follow-up thresholds. Rows computed under two fingerprints never mix: a change rebuilds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    pub fn new(
+        code_version: u32,
+        thresholds: Option<&lifecourse_projections::FollowUpRules>,
+    ) -> Self {
+        match thresholds {
+            Some(rules) => Self(format!(
+                "code v{code_version}; thresholds {}",
+                rules.fingerprint()
+            )),
+            None => Self(format!("code v{code_version}")),
+        }
+    }
+
+    /// As stored; '' (never run) is `None`.
+    fn stored(text: String) -> Option<Self> {
+        (!text.is_empty()).then_some(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which follow-up gaps to read: on which day, of which centre, which page.
+#[derive(Clone, Copy, Debug)]
+pub struct GapQuery<'a> {
+    pub as_of: ClinicalDate,
+    pub centre: Option<&'a CentreId>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+    pub rule_order: &'a [&'a str],
 }
 
 /// One child's row of a projection table.
@@ -92,7 +138,7 @@ impl Store {
                         transaction_id: 0,
                         position: row.try_get(0)?,
                     },
-                    config: row.try_get(1)?,
+                    config: Fingerprint::stored(row.try_get(1)?),
                 })
             }
             Store::Postgres(s) => {
@@ -107,7 +153,7 @@ impl Store {
                         transaction_id: row.try_get::<i64, _>(0)? as u64,
                         position: row.try_get(1)?,
                     },
-                    config: row.try_get(2)?,
+                    config: Fingerprint::stored(row.try_get(2)?),
                 })
             }
         }
@@ -346,6 +392,131 @@ impl Store {
         Ok(rows)
     }
 
+    /// The follow-up rows holding at least one expectation of `centre` (every row when `None`),
+    /// filtered in SQL: a transferred child's earlier expectations stay with the centre that had
+    /// them, so the row's current `centre` alone would miss them.
+    pub async fn follow_up_rows(
+        &self,
+        table: &str,
+        centre: Option<&CentreId>,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let centre = centre.map(|c| c.to_string());
+        let rows = match self {
+            Store::Sqlite(s) => sqlx::query(&format!(
+                "SELECT child_id, centre, applied_events, last_sequence, view FROM {table}
+                  WHERE ?1 IS NULL OR centre = ?1
+                     OR EXISTS (SELECT 1 FROM json_each({table}.view) e
+                                 WHERE json_extract(e.value, '$.centre') = ?1)
+                  ORDER BY child_id"
+            ))
+            .bind(centre)
+            .fetch_all(s.pool())
+            .await?
+            .iter()
+            .map(|r| view_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+            .collect::<Result<Vec<_>, StoreError>>()?,
+            Store::Postgres(s) => sqlx::query(&format!(
+                "SELECT child_id, centre, applied_events, last_sequence, view::text AS view FROM {table}
+                  WHERE $1::text IS NULL OR centre = $1
+                     OR view @> jsonb_build_array(jsonb_build_object('centre', $1::text))
+                  ORDER BY child_id"
+            ))
+            .bind(centre)
+            .fetch_all(s.pool())
+            .await?
+            .iter()
+            .map(|r| view_row(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+            .collect::<Result<Vec<_>, StoreError>>()?,
+        };
+        Ok(rows)
+    }
+
+    /// One page of the follow-up gaps on `as_of` (of `centre`, or every centre), most overdue
+    /// first, and how many there are in all; each gap is the stored JSON of its expectation.
+    /// Filtering, ordering and paging run in SQL over the expectations inside the rows.
+    /// `rule_order` lists the rule names in the order ties are broken (the fold's order); the
+    /// order is otherwise the fold's own: due date, child, rule, subject (none first).
+    pub async fn follow_up_gaps(
+        &self,
+        table: &str,
+        query: &GapQuery<'_>,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        let rank = |field: &str| {
+            let mut case = format!("CASE {field}");
+            for (n, rule) in query.rule_order.iter().enumerate() {
+                assert!(
+                    rule.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                    "rule names are code constants"
+                );
+                case.push_str(&format!(" WHEN '{rule}' THEN {n}"));
+            }
+            case.push_str(" END");
+            case
+        };
+        let as_of = query.as_of.to_string();
+        let centre = query.centre.map(|c| c.to_string());
+        let offset = query.offset as i64;
+        match self {
+            Store::Sqlite(s) => {
+                let filter = format!(
+                    "FROM {table} p, json_each(p.view) e
+                      WHERE json_extract(e.value, '$.created_on') <= ?1
+                        AND json_extract(e.value, '$.due_on') < ?1
+                        AND (json_extract(e.value, '$.resolution') IS NULL
+                             OR json_extract(e.value, '$.resolution.on') > ?1)
+                        AND (?2 IS NULL OR json_extract(e.value, '$.centre') = ?2)"
+                );
+                let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
+                    .bind(&as_of)
+                    .bind(&centre)
+                    .fetch_one(s.pool())
+                    .await?;
+                let page: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT e.value {filter}
+                      ORDER BY json_extract(e.value, '$.due_on'), json_extract(e.value, '$.child_id'),
+                               {}, json_extract(e.value, '$.subject')
+                      LIMIT ?3 OFFSET ?4",
+                    rank("json_extract(e.value, '$.rule')")
+                ))
+                .bind(&as_of)
+                .bind(&centre)
+                .bind(query.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64))
+                .bind(offset)
+                .fetch_all(s.pool())
+                .await?;
+                Ok((total as u64, page))
+            }
+            Store::Postgres(s) => {
+                let filter = format!(
+                    "FROM {table} p, jsonb_array_elements(p.view) e
+                      WHERE (e->>'created_on') COLLATE \"C\" <= $1
+                        AND (e->>'due_on') COLLATE \"C\" < $1
+                        AND (e->>'resolution' IS NULL OR (e->'resolution'->>'on') COLLATE \"C\" > $1)
+                        AND ($2::text IS NULL OR e->>'centre' = $2)"
+                );
+                let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
+                    .bind(&as_of)
+                    .bind(&centre)
+                    .fetch_one(s.pool())
+                    .await?;
+                let page: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT e::text {filter}
+                      ORDER BY (e->>'due_on') COLLATE \"C\", (e->>'child_id') COLLATE \"C\",
+                               {}, (e->>'subject') COLLATE \"C\" NULLS FIRST
+                      LIMIT $3 OFFSET $4",
+                    rank("e->>'rule'")
+                ))
+                .bind(&as_of)
+                .bind(&centre)
+                .bind(query.limit.map(|l| l.min(i64::MAX as usize) as i64))
+                .bind(offset)
+                .fetch_all(s.pool())
+                .await?;
+                Ok((total as u64, page))
+            }
+        }
+    }
+
     /// A transaction for writing view rows and checkpoints.
     ///
     /// The `BEGIN` runs in its own task: if the caller is dropped while it is in flight, the
@@ -459,8 +630,9 @@ impl ViewTx<'_> {
         projection: &str,
         from: Cursor,
         to: Cursor,
-        config: &str,
+        config: &Fingerprint,
     ) -> Result<bool, StoreError> {
+        let config = config.as_str();
         let affected = match self {
             ViewTx::Sqlite(tx) => sqlx::query(
                 "UPDATE projection_checkpoints
@@ -499,8 +671,9 @@ impl ViewTx<'_> {
         &mut self,
         projection: &str,
         to: Cursor,
-        config: &str,
+        config: &Fingerprint,
     ) -> Result<(), StoreError> {
+        let config = config.as_str();
         match self {
             ViewTx::Sqlite(tx) => {
                 sqlx::query("UPDATE projection_checkpoints SET position = ?, config = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE projection = ?")

@@ -173,3 +173,21 @@ macro_rules! on_both_stores {
         }
     };
 }
+
+/// Catches the read models up until none is behind. On PostgreSQL the runner reads only below
+/// the oldest transaction still running on the server, which another test (in another database)
+/// may hold back for a moment.
+pub async fn catch_up_fully(app: &lifecourse::app::App) {
+    for _ in 0..200 {
+        app.catch_up().await.expect("catch up");
+        let mut behind = 0;
+        for p in lifecourse::runner::Projection::ALL {
+            behind += app.freshness(p).await.expect("freshness").behind;
+        }
+        if behind == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the read models did not catch up");
+}

@@ -1,0 +1,258 @@
+//! Recording: the envelope rules (keys, the child id of an opening, who records) and the access
+//! check, around `Store::record`; and the demo cohort, recorded by its own synthetic staff.
+
+use std::collections::BTreeMap;
+
+use lifecourse_events::*;
+use lifecourse_projections::ChildHistory;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{App, AppError, InvalidInput, NewStaff, Principal, Role};
+use crate::cohort::{self, Cohort, CohortSpec};
+use crate::domain::{ChildFileCommand, ChildFileError, ClinicalCalendar};
+use crate::recording::{CommandRequest, RecordError, Recorded};
+
+/// The JSON a user sends (README.md, "Recording a command"): the command and its envelope,
+/// without who records it, which is the person acting.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandInput {
+    /// Required except for `open_file`, where it defaults to an id derived from the key.
+    #[serde(default)]
+    pub child_id: Option<ChildId>,
+    /// Strongly advised: a retry with the same key is stored once.
+    #[serde(default)]
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Refused when present: accepted here only to say so plainly.
+    #[serde(default)]
+    recorded_by: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub correlation_id: Option<Uuid>,
+    #[serde(default)]
+    pub causation_id: Option<Uuid>,
+    pub command: ChildFileCommand,
+}
+
+impl CommandInput {
+    /// Parses the JSON text of a command, with an error that says where and what is wrong.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let input: Self = serde_json::from_str(text).map_err(InvalidInput::CommandJson)?;
+        if input.recorded_by.is_some() {
+            return Err(InvalidInput::RecordedByInBody);
+        }
+        Ok(input)
+    }
+
+    /// The request, once its envelope and who records it are known.
+    fn into_request(
+        self,
+        (child_id, idempotency_key): (ChildId, IdempotencyKey),
+        recorded_by: Recorder,
+    ) -> CommandRequest {
+        CommandRequest {
+            child_id,
+            idempotency_key,
+            recorded_by,
+            reason: self.reason.map(Identifying::new),
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            command: self.command,
+        }
+    }
+
+    /// The envelope rules: the child (derived from the key for an opening, so a retried opening
+    /// lands on the same child) and the key (a fresh one when none is given).
+    fn envelope(&self) -> Result<(ChildId, IdempotencyKey), InvalidInput> {
+        let key = match &self.idempotency_key {
+            Some(key) => key.clone(),
+            None => {
+                tracing::warn!(
+                    "no idempotency_key given: a retry of this command would be recorded again"
+                );
+                IdempotencyKey::new_random()
+            }
+        };
+        let child_id = match (self.child_id, &self.command) {
+            (Some(id), _) => id,
+            (None, ChildFileCommand::OpenFile(_)) => ChildId::derived_from_key(&key),
+            (None, command) => return Err(InvalidInput::MissingChildId(command.name())),
+        };
+        Ok((child_id, key))
+    }
+}
+
+/// What `demo` did.
+#[derive(Clone, Debug)]
+pub struct DemoReport {
+    pub cohort: Cohort,
+    pub stored: usize,
+    pub replayed: usize,
+    pub by_type: BTreeMap<String, usize>,
+    /// The synthetic staff registered for the cohort (already there on a re-run).
+    pub staff: Vec<PersonId>,
+}
+
+impl App {
+    /// Records one command given as JSON, on behalf of `principal`.
+    pub async fn record(
+        &self,
+        principal: &Principal,
+        calendar: ClinicalCalendar,
+        input: CommandInput,
+    ) -> Result<Recorded, AppError> {
+        // Once: without a key, a fresh one is made (and an opening's child derived from it).
+        let envelope = input.envelope()?;
+        let recorder = self.recorder(principal, envelope.0, &input.command).await?;
+        let request = input.into_request(envelope, recorder);
+        self.store_request(calendar, request).await
+    }
+
+    /// Records a request on behalf of `principal`, whatever recorder it names.
+    pub async fn record_request(
+        &self,
+        principal: &Principal,
+        calendar: ClinicalCalendar,
+        mut request: CommandRequest,
+    ) -> Result<Recorded, AppError> {
+        request.recorded_by = self
+            .recorder(principal, request.child_id, &request.command)
+            .await?;
+        self.store_request(calendar, request).await
+    }
+
+    /// Who records: the principal, in their role, for the file's centre, which must be one of
+    /// theirs (for an opening, the centre it opens the file in).
+    async fn recorder(
+        &self,
+        principal: &Principal,
+        child: ChildId,
+        command: &ChildFileCommand,
+    ) -> Result<Recorder, AppError> {
+        let role = principal
+            .role
+            .recording_role()
+            .ok_or_else(|| AppError::RoleCannotRecord {
+                person: principal.person.clone(),
+                role: principal.role.to_string(),
+            })?;
+        let centre = match command {
+            ChildFileCommand::OpenFile(opened) => opened.centre.clone(),
+            _ => ChildHistory::from_events(self.store.history(child).await?)
+                .centre()
+                .ok_or(AppError::UnknownChild(child))?,
+        };
+        if !principal.works_for(&centre) {
+            tracing::info!(%child, %centre, person = %principal.person, "refused: another centre's file");
+            return Err(AppError::OtherCentre {
+                person: principal.person.clone(),
+                centres: principal
+                    .centres
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                centre,
+            });
+        }
+        Ok(Recorder {
+            person: principal.person.clone(),
+            role,
+            centre,
+        })
+    }
+
+    #[tracing::instrument(name = "command", skip_all, fields(child = %request.child_id, command = request.command.name(), centre = %request.recorded_by.centre))]
+    async fn store_request(
+        &self,
+        calendar: ClinicalCalendar,
+        request: CommandRequest,
+    ) -> Result<Recorded, AppError> {
+        let child = request.child_id;
+        self.store
+            .record(calendar, request)
+            .await
+            .map_err(|err| recording_error(child, err))
+    }
+
+    /// Records the synthetic cohort of `spec`. Its staff (`demo-sw1@centre-sud`,
+    /// `demo-md1@centre-sud`...) are registered in the staff register, working for every centre
+    /// of the cohort, and each command is recorded as the member of staff the generator chose.
+    pub async fn demo(
+        &self,
+        spec: &CohortSpec,
+        calendar: ClinicalCalendar,
+        mut progress: impl FnMut(),
+    ) -> Result<DemoReport, AppError> {
+        let cohort = cohort::plan(spec)?;
+        let centres: Vec<CentreId> = std::iter::once(spec.centre.clone())
+            .chain(spec.other_centres.iter().cloned())
+            .collect();
+        // The generator's people (sw1@centre-sud...) become demo-sw1@centre-sud...: synthetic
+        // staff never take the name, or the centres, of a real member of the register.
+        let mut principals: BTreeMap<PersonId, Principal> = BTreeMap::new();
+        for request in &cohort.requests {
+            let recorder = &request.recorded_by;
+            if principals.contains_key(&recorder.person) {
+                continue;
+            }
+            let person = PersonId::parse(format!("demo-{}", recorder.person)).map_err(|e| {
+                InvalidInput::Unreadable {
+                    what: format!("the demo's person id for {}", recorder.person),
+                    message: e.to_string(),
+                }
+            })?;
+            self.add_staff(NewStaff {
+                person: person.clone(),
+                display_name: format!("{} (demo)", recorder.role),
+                role: Role::Staff(recorder.role),
+                centres: centres.clone(),
+            })
+            .await?;
+            let principal = self.principal(&person).await?;
+            principals.insert(recorder.person.clone(), principal);
+        }
+        let (mut stored, mut replayed) = (0usize, 0usize);
+        let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
+        for request in cohort.requests.iter().cloned() {
+            let principal = &principals[&request.recorded_by.person];
+            let recorded = self.record_request(principal, calendar, request).await?;
+            for entry in &recorded.entries {
+                *by_type.entry(entry.event_type.clone()).or_default() += 1;
+            }
+            if recorded.replayed {
+                replayed += recorded.entries.len();
+            } else {
+                stored += recorded.entries.len();
+            }
+            progress();
+        }
+        Ok(DemoReport {
+            cohort,
+            stored,
+            replayed,
+            by_type,
+            staff: principals.into_values().map(|p| p.person).collect(),
+        })
+    }
+}
+
+fn recording_error(child: ChildId, err: RecordError) -> AppError {
+    match err {
+        RecordError::Rejected(ChildFileError::NoFile) => AppError::UnknownChild(child),
+        RecordError::Rejected(error) => {
+            tracing::info!(%child, rule = error.rule(), "refused by the file's rules");
+            AppError::Refused { child, error }
+        }
+        RecordError::Conflict { child_id } => AppError::Conflict { child: child_id },
+        RecordError::KeyReused { key, child_id } => AppError::KeyReused {
+            key,
+            child: child_id,
+        },
+        RecordError::Storage(source) => {
+            AppError::Store(crate::store::StoreError::Record { child, source })
+        }
+    }
+}

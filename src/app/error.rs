@@ -1,0 +1,169 @@
+//! `AppError`: every way an application command or query can fail, and the one place that says
+//! what kind of failure each is (`ErrorKind`), from which the CLI takes its exit code and the HTTP
+//! edge will take its status.
+
+use lifecourse_events::*;
+
+use crate::domain::ChildFileError;
+use crate::runner::RunnerError;
+use crate::store::StoreError;
+
+/// What kind of failure an `AppError` is; each edge maps kinds, never messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The store is unreachable, failed, or its schema is behind this program.
+    Store,
+    /// A bug or an output that could not be written: not the user's doing, not the store's.
+    Internal,
+    /// The input is not what was expected.
+    Invalid,
+    /// The child, or the person acting, is not known to this store.
+    NotFound,
+    /// The file's rules refused the command.
+    Refused,
+    /// The person acting may not do this (another centre's file).
+    Forbidden,
+    /// Another write to the same file won the race; sending again is safe.
+    Conflict,
+}
+
+impl ErrorKind {
+    /// The process exit code (README.md, "Exit codes").
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Store | ErrorKind::Internal => 1,
+            ErrorKind::Invalid | ErrorKind::NotFound => 2,
+            ErrorKind::Refused | ErrorKind::Forbidden => 3,
+            ErrorKind::Conflict => 4,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Runner(RunnerError),
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    #[error("there is no file for child {0} in this store")]
+    UnknownChild(ChildId),
+    #[error("child {child}'s file is not in the read models yet (they are {behind} event(s) behind): run `lifecourse project`, or keep `lifecourse project --follow` running")]
+    NotProjectedYet { child: ChildId, behind: u64 },
+    #[error("{0} is not in the staff register; add them with `lifecourse staff add`")]
+    UnknownPerson(PersonId),
+    #[error("{0} is disabled in the staff register and cannot act")]
+    DisabledPerson(PersonId),
+    #[error("refused: {error}")]
+    Refused {
+        child: ChildId,
+        error: ChildFileError,
+    },
+    #[error("{person} works for {centres} and cannot record in a file of {centre}")]
+    OtherCentre {
+        person: PersonId,
+        centres: String,
+        centre: CentreId,
+    },
+    #[error(
+        "{person} is registered as {role}, a role that does not record entries in a child's file"
+    )]
+    RoleCannotRecord { person: PersonId, role: String },
+    #[error("another entry was recorded in child {child}'s file at the same moment; nothing was stored: send the command again")]
+    Conflict { child: ChildId },
+    #[error("idempotency key {key:?} was already used for a different command on child {child}'s file; a new command needs a new key")]
+    KeyReused { key: IdempotencyKey, child: ChildId },
+    #[error("cohort generator bug: {0}")]
+    Generator(#[from] crate::cohort::CohortError),
+    #[error("cannot write the {format} output: {message}")]
+    Output {
+        format: &'static str,
+        message: String,
+    },
+    #[error("a stored read model cannot be read ({0}); run `lifecourse rebuild`")]
+    UnreadableView(serde_json::Error),
+}
+
+/// Input that is not what was expected, each with what would be.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidInput {
+    #[error("the command is not valid: {0}. Expected a JSON object with \"command\" {{\"type\": ..., fields}}, and \"child_id\" and \"idempotency_key\"; see README.md, \"Recording a command\"")]
+    CommandJson(serde_json::Error),
+    #[error("\"recorded_by\" is not part of a command: who records is the person acting (`--as PERSON` or LIFECOURSE_AS), as registered with `lifecourse staff add`")]
+    RecordedByInBody,
+    #[error("\"child_id\" is required for {0}: name the child whose file this is")]
+    MissingChildId(&'static str),
+    #[error("who is acting? Give --as PERSON (or set LIFECOURSE_AS) with a person of the staff register")]
+    NoPrincipal,
+    #[error(
+        "{what} {date} is out of range: expected a date between {} and {}",
+        super::EARLIEST,
+        super::LATEST
+    )]
+    DateOutOfRange { what: &'static str, date: String },
+    #[error("--from {from} is after --to {to}; the period must start before it ends")]
+    PeriodReversed {
+        from: ClinicalDate,
+        to: ClinicalDate,
+    },
+    #[error(
+        "--until {until} is in the future (today is {today}); entries cannot be dated after today"
+    )]
+    UntilInFuture {
+        until: ClinicalDate,
+        today: ClinicalDate,
+    },
+    #[error("{what} must be between {min} and {max}, got {got}")]
+    OutOfRange {
+        what: String,
+        min: u64,
+        max: u64,
+        got: String,
+    },
+    #[error("unknown setting {0:?}; the settings are: {1}")]
+    UnknownSetting(String, String),
+    #[error("unknown role {0:?}; expected one of: {1}")]
+    UnknownRole(String, String),
+    #[error("a member of staff works for at least one centre (--centre)")]
+    NoCentre,
+    #[error("cannot read {what}: {message}")]
+    Unreadable { what: String, message: String },
+}
+
+impl AppError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AppError::Store(StoreError::UnsupportedUrl(_)) => ErrorKind::Invalid,
+            AppError::Store(_) | AppError::UnreadableView(_) => ErrorKind::Store,
+            AppError::Runner(RunnerError::Store(StoreError::UnsupportedUrl(_))) => {
+                ErrorKind::Invalid
+            }
+            AppError::Runner(RunnerError::Store(_)) => ErrorKind::Store,
+            // The runner found the store's order broken: a bug, not an outage.
+            AppError::Runner(_) | AppError::Generator(_) | AppError::Output { .. } => {
+                ErrorKind::Internal
+            }
+            AppError::Invalid(_) | AppError::KeyReused { .. } => ErrorKind::Invalid,
+            AppError::UnknownChild(_)
+            | AppError::UnknownPerson(_)
+            | AppError::DisabledPerson(_) => ErrorKind::NotFound,
+            AppError::NotProjectedYet { .. } => ErrorKind::Store,
+            AppError::Refused { .. } => ErrorKind::Refused,
+            AppError::OtherCentre { .. } | AppError::RoleCannotRecord { .. } => {
+                ErrorKind::Forbidden
+            }
+            AppError::Conflict { .. } => ErrorKind::Conflict,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.kind().exit_code()
+    }
+}
+
+impl From<RunnerError> for AppError {
+    fn from(err: RunnerError) -> Self {
+        AppError::Runner(err)
+    }
+}

@@ -1,0 +1,145 @@
+//! A coordinator reads the follow-up worklist one page at a time, for one centre, on any day:
+//! the store filters and pages it, and a transferred child's earlier gaps stay with the centre
+//! that had the file then.
+
+mod common;
+
+use common::{calendar, TestStore};
+use lifecourse::app::{App, Page};
+use lifecourse::fixtures::*;
+use lifecourse_events::*;
+
+async fn record(
+    store: &TestStore,
+    child: ChildId,
+    key: &str,
+    command: lifecourse::ChildFileCommand,
+) {
+    store
+        .record(calendar(), request(child, key, command))
+        .await
+        .unwrap();
+}
+
+/// (rule, child, centre, due_on, days_overdue) of each gap, with children named "a" and "b".
+type Line = (&'static str, &'static str, String, String, i64);
+
+async fn worklist(
+    app: &App,
+    names: &[(ChildId, &'static str)],
+    centre: Option<&str>,
+    as_of: &str,
+    page: Page,
+) -> (usize, Vec<Line>) {
+    let centre = centre.map(|c| CentreId::parse(c).unwrap());
+    let answer = app
+        .gaps(centre.as_ref(), date(as_of), None, page)
+        .await
+        .unwrap();
+    assert_eq!(answer.freshness.behind, 0);
+    let lines = answer
+        .value
+        .gaps
+        .iter()
+        .map(|g| {
+            let name = names.iter().find(|(c, _)| *c == g.child_id).unwrap().1;
+            (
+                g.rule.as_str(),
+                name,
+                g.centre.to_string(),
+                g.due_on.to_string(),
+                g.days_overdue,
+            )
+        })
+        .collect();
+    (answer.value.total, lines)
+}
+
+fn line(rule: &'static str, child: &'static str, centre: &str, due: &str, overdue: i64) -> Line {
+    (rule, child, centre.to_string(), due.to_string(), overdue)
+}
+
+async fn the_worklist_is_filtered_and_paged_by_the_store(store: TestStore) {
+    // a: opened 1 March, accepted 4 March: first meeting due 3 April (30 days), family contact
+    //    due 3 May (60 days).
+    // b: opened 10 March (initial assessment due 17 March), accepted 20 March (first meeting due
+    //    19 April, family contact 19 May), transferred to Hochelaga on 1 April.
+    let (a, b) = (ChildId::new_random(), ChildId::new_random());
+    record(&store, a, "a-open", open_file("2024-03-01", "2017-05-10")).await;
+    record(&store, a, "a-accept", accept("2024-03-04")).await;
+    record(&store, b, "b-open", open_file("2024-03-10", "2018-01-20")).await;
+    record(&store, b, "b-accept", accept("2024-03-20")).await;
+    record(&store, b, "b-transfer", transfer("2024-04-01", "hochelaga")).await;
+    let app = App::new(store.store.clone());
+    common::catch_up_fully(&app).await;
+    let names = [(a, "a"), (b, "b")];
+
+    // Before the transfer, b's late assessment was Centre-Sud's.
+    assert_eq!(
+        worklist(&app, &names, Some("centre-sud"), "2024-03-19", Page::ALL).await,
+        (
+            1,
+            vec![line(
+                "initial_assessment",
+                "b",
+                "centre-sud",
+                "2024-03-17",
+                2
+            )]
+        )
+    );
+    assert_eq!(
+        worklist(&app, &names, Some("hochelaga"), "2024-03-19", Page::ALL).await,
+        (0, vec![])
+    );
+    // After it, b's open expectations are Hochelaga's, with the same due dates.
+    assert_eq!(
+        worklist(&app, &names, Some("centre-sud"), "2024-04-25", Page::ALL).await,
+        (
+            1,
+            vec![line("first_meeting", "a", "centre-sud", "2024-04-03", 22)]
+        )
+    );
+    assert_eq!(
+        worklist(&app, &names, Some("hochelaga"), "2024-04-25", Page::ALL).await,
+        (
+            1,
+            vec![line("first_meeting", "b", "hochelaga", "2024-04-19", 6)]
+        )
+    );
+
+    // On 25 May every centre has four gaps, most overdue first; pages of them.
+    let all = vec![
+        line("first_meeting", "a", "centre-sud", "2024-04-03", 52),
+        line("first_meeting", "b", "hochelaga", "2024-04-19", 36),
+        line("family_contact", "a", "centre-sud", "2024-05-03", 22),
+        line("family_contact", "b", "hochelaga", "2024-05-19", 6),
+    ];
+    assert_eq!(
+        worklist(&app, &names, None, "2024-05-25", Page::ALL).await,
+        (4, all.clone())
+    );
+    let page = |offset, limit| Page {
+        offset,
+        limit: Some(limit),
+    };
+    assert_eq!(
+        worklist(&app, &names, None, "2024-05-25", page(1, 2)).await,
+        (4, all[1..3].to_vec())
+    );
+    assert_eq!(
+        worklist(&app, &names, None, "2024-05-25", page(3, 10)).await,
+        (4, all[3..].to_vec())
+    );
+    assert_eq!(
+        worklist(&app, &names, None, "2024-05-25", page(4, 10)).await,
+        (4, vec![])
+    );
+    // No gap on the due date itself.
+    assert_eq!(
+        worklist(&app, &names, Some("centre-sud"), "2024-04-03", Page::ALL).await,
+        (0, vec![])
+    );
+}
+
+on_both_stores!(the_worklist_is_filtered_and_paged_by_the_store);
