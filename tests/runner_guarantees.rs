@@ -417,6 +417,28 @@ async fn a_transaction_held_open_elsewhere_does_not_freeze_the_read_models() {
         assert_eq!((*applied, *last), (3, 3), "{p} shows the committed events");
     }
     assert_eq!(views, folded_views(&store, &[child], &rules).await);
+    // The checkpoint has not passed the transaction in flight, yet the answer is complete.
+    let app = lifecourse::app::App::open(&store.url).await.unwrap();
+    for p in Projection::ALL {
+        let freshness = app.freshness(p).await.unwrap();
+        assert_eq!(freshness.behind, 0, "{p} reflects every committed event");
+        assert_eq!(
+            store.checkpoint(p.name()).await.unwrap().cursor,
+            freshness.reflects
+        );
+    }
+    assert!(
+        store
+            .events_since(
+                app.freshness(Projection::ActionPlan)
+                    .await
+                    .unwrap()
+                    .reflects
+            )
+            .await
+            .unwrap()
+            > 0
+    );
 
     // The transaction ends; the checkpoint then moves over the events applied early, which
     // are not applied twice.

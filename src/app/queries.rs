@@ -65,10 +65,14 @@ fn parse_view<T: DeserializeOwned>(row: &ViewRow) -> Result<T, AppError> {
 }
 
 impl App {
-    /// How current `projection` is: its checkpoint and the committed events after it.
+    /// How current `projection` is: its checkpoint, and the committed events its rows do not
+    /// reflect yet.
     pub async fn freshness(&self, projection: Projection) -> Result<Freshness, AppError> {
         let checkpoint = self.store.checkpoint(projection.name()).await?;
-        let behind = self.store.events_since(checkpoint.cursor).await?;
+        let behind = self
+            .store
+            .events_not_in(projection.table(), checkpoint.cursor)
+            .await?;
         Ok(Freshness {
             reflects: checkpoint.cursor,
             behind,

@@ -12,7 +12,7 @@ use super::read::checked;
 use super::{history, local_today};
 use crate::app::{App, AppError, InvalidInput};
 use crate::cohort::CohortSpec;
-use crate::domain::{ClinicalCalendar, Stage};
+use crate::domain::ClinicalCalendar;
 use crate::store::redact;
 
 #[derive(Args, Debug)]
@@ -26,7 +26,8 @@ pub struct DemoArgs {
     /// Years of history
     #[arg(long, default_value_t = 5)]
     years: u32,
-    /// Last clinical date of the cohort (YYYY-MM-DD); defaults to today
+    /// Last clinical date of the cohort (YYYY-MM-DD); defaults to 2026-06-30 (or today, if
+    /// earlier), so that running the demo again, any day, stores nothing new
     #[arg(long)]
     until: Option<ClinicalDate>,
     /// Centre the cohort belongs to
@@ -37,10 +38,13 @@ pub struct DemoArgs {
 /// Beyond these the cohort would not fit in memory or in the calendar; the defaults are far below.
 const MAX_CHILDREN: usize = 100_000;
 const MAX_YEARS: u32 = 100;
+/// The default last date of the cohort: fixed, so the same command makes the same cohort.
+const DEFAULT_UNTIL: &str = "2026-06-30";
 
 pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
     let today = local_today();
-    let until = checked("--until", args.until)?.unwrap_or(today);
+    let fixed: ClinicalDate = DEFAULT_UNTIL.parse().expect("a valid date");
+    let until = checked("--until", args.until)?.unwrap_or(fixed.min(today));
     if until > today {
         return Err(InvalidInput::UntilInFuture { until, today }.into());
     }
@@ -101,11 +105,9 @@ pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut stages: BTreeMap<String, usize> = BTreeMap::new();
+    let mut stages: BTreeMap<&str, usize> = BTreeMap::new();
     for child in &cohort.children {
-        *stages
-            .entry(stage_name(child.file.state().stage))
-            .or_default() += 1;
+        *stages.entry(child.file.state().stage.label()).or_default() += 1;
     }
     out!(
         "  files: {}",
@@ -160,11 +162,4 @@ fn out_of_range(what: &str, min: u64, max: u64, got: impl ToString) -> AppError 
         got: got.to_string(),
     }
     .into()
-}
-
-fn stage_name(stage: Stage) -> String {
-    match stage {
-        Stage::AwaitingAssessment | Stage::AwaitingDecision => "awaiting a decision".into(),
-        other => other.to_string(),
-    }
 }

@@ -244,6 +244,40 @@ impl Store {
         })
     }
 
+    /// How many committed events after `cursor` the rows of the read model in `table` do not
+    /// reflect yet. Rows may be ahead of their checkpoint (the runner brings rows up to events
+    /// committed beyond the PostgreSQL horizon), so an event counts only if its child's row has
+    /// not reached its sequence. `table` is one of the runner's own tables, never user input.
+    pub async fn events_not_in(&self, table: &str, cursor: Cursor) -> Result<u64, StoreError> {
+        let n: i64 = match self {
+            Store::Sqlite(s) => {
+                sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM events e LEFT JOIN {table} p ON p.child_id = e.aggregate_id
+                      WHERE e.aggregate_type = ? AND e.position > ?
+                        AND e.sequence > coalesce(p.last_sequence, 0)"
+            ))
+                .bind(AGGREGATE_TYPE)
+                .bind(cursor.position)
+                .fetch_one(s.pool())
+                .await?
+            }
+            Store::Postgres(s) => {
+                sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM events e LEFT JOIN {table} p ON p.child_id = e.aggregate_id
+                      WHERE e.aggregate_type = $1
+                        AND (e.transaction_id, e.position) > ($2::text::xid8, $3)
+                        AND e.sequence > coalesce(p.last_sequence, 0)"
+            ))
+                .bind(AGGREGATE_TYPE)
+                .bind(cursor.transaction_id.to_string())
+                .bind(cursor.position)
+                .fetch_one(s.pool())
+                .await?
+            }
+        };
+        Ok(n as u64)
+    }
+
     /// How many committed events come after `cursor` in commit order.
     pub async fn events_since(&self, cursor: Cursor) -> Result<u64, StoreError> {
         let n: i64 = match self {
