@@ -222,18 +222,17 @@ impl<'s> Runner<'s> {
         Ok(applied)
     }
 
-    /// Brings the rows of children with committed events beyond the horizon up to those events,
-    /// without moving the checkpoint. On PostgreSQL the horizon stops at the oldest transaction
-    /// still in flight anywhere on the server (another database's long transaction too); waiting
-    /// for it would leave reads silently behind. A row is the fold of its child's events
-    /// `1..=n` and a child's events commit in sequence order, so writing it early is safe; when
-    /// the checkpoint later reaches those events, `apply` skips what the row already has.
+    /// Brings the rows of children with committed events after the checkpoint up to those
+    /// events, without moving the checkpoint. On PostgreSQL the horizon stops at the oldest
+    /// transaction still in flight anywhere on the server (another database's long transaction
+    /// too); waiting for it would leave reads silently behind. A row is the fold of its child's
+    /// events `1..=n` and a child's events commit in sequence order, so writing it early is
+    /// safe; when the checkpoint later reaches those events, `apply` skips what the row already
+    /// has. Nothing is written unless the stored views were computed with this runner's
+    /// fingerprint, so rows of two fingerprints never mix.
     async fn apply_beyond_horizon(&self, projection: Projection) -> Result<u64, RunnerError> {
         let checkpoint = self.store.checkpoint(projection.name()).await?;
-        let children = self
-            .store
-            .children_beyond_horizon(checkpoint.cursor)
-            .await?;
+        let children = self.store.children_after(checkpoint.cursor).await?;
         if children.is_empty() {
             return Ok(0);
         }
@@ -241,6 +240,11 @@ impl<'s> Runner<'s> {
         let table = projection.table();
         let mut tx = self.store.begin_views().await?;
         tx.lock(projection.name()).await?;
+        let now = tx.checkpoint(projection.name()).await?;
+        if now.cursor == Cursor::default() || now.config != Some(projection.config(&self.rules)) {
+            // Not built yet, or built with other thresholds or fold code: a rebuild decides.
+            return Ok(0);
+        }
         let counters = tx.counters(table, &children).await?;
         let mut rows = Vec::new();
         let mut applied = 0;
@@ -294,15 +298,17 @@ impl<'s> Runner<'s> {
             tracing::debug!("checkpoint moved by another runner");
             return Ok(Step::Moved);
         }
-        self.apply(&mut tx, projection, projection.table(), &batch, &histories)
+        let applied = self
+            .apply(&mut tx, projection, projection.table(), &batch, &histories)
             .await?;
         tx.commit().await?;
         tracing::debug!(events = batch.len(), "applied");
-        Ok(Step::Applied(batch.len()))
+        Ok(Step::Applied(applied as usize))
     }
 
     /// Writes the rows of the children a batch touches: each continues exactly where its row
-    /// left off (events it already has are skipped; a gap is refused).
+    /// left off (events it already has are skipped; a gap is refused). Returns how many events
+    /// it applied.
     async fn apply(
         &self,
         tx: &mut ViewTx<'_>,
@@ -310,7 +316,8 @@ impl<'s> Runner<'s> {
         table: &str,
         batch: &[BatchEvent],
         histories: &BTreeMap<ChildId, Vec<StoredEvent>>,
-    ) -> Result<(), RunnerError> {
+    ) -> Result<u64, RunnerError> {
+        let mut applied_now = 0;
         let mut sequences: BTreeMap<ChildId, Vec<u64>> = BTreeMap::new();
         for event in batch {
             sequences
@@ -329,6 +336,7 @@ impl<'s> Runner<'s> {
                 continue;
             }
             let n = got.len() as u64;
+            applied_now += n;
             if got != (last + 1..=last + n).collect::<Vec<_>>() {
                 return Err(RunnerError::OutOfOrder {
                     projection,
@@ -358,7 +366,7 @@ impl<'s> Runner<'s> {
             rows.push(projection.row(&history, history.centre(), applied + n, &self.rules));
         }
         tx.upsert(table, &rows).await?;
-        Ok(())
+        Ok(applied_now)
     }
 
     /// Replays `projections` from the first event into fresh tables, then swaps them in; readers

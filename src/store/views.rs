@@ -123,40 +123,39 @@ fn group(raw: Vec<RawEvent>) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, Stor
     Ok(out)
 }
 
+const CHECKPOINT_SQLITE: &str =
+    "SELECT 0, position, config FROM projection_checkpoints WHERE projection = ?";
+const CHECKPOINT_PG: &str = "SELECT transaction_id::text::bigint, position, config
+      FROM projection_checkpoints WHERE projection = $1";
+
+fn checkpoint_of(row: (i64, i64, String)) -> Checkpoint {
+    let (xid, position, config) = row;
+    Checkpoint {
+        cursor: Cursor {
+            transaction_id: xid as u64,
+            position,
+        },
+        config: Fingerprint::stored(config),
+    }
+}
+
 impl Store {
     pub async fn checkpoint(&self, projection: &str) -> Result<Checkpoint, StoreError> {
-        match self {
+        let row = match self {
             Store::Sqlite(s) => {
-                let row = sqlx::query(
-                    "SELECT position, config FROM projection_checkpoints WHERE projection = ?",
-                )
-                .bind(projection)
-                .fetch_one(s.pool())
-                .await?;
-                Ok(Checkpoint {
-                    cursor: Cursor {
-                        transaction_id: 0,
-                        position: row.try_get(0)?,
-                    },
-                    config: Fingerprint::stored(row.try_get(1)?),
-                })
+                sqlx::query_as(CHECKPOINT_SQLITE)
+                    .bind(projection)
+                    .fetch_one(s.pool())
+                    .await?
             }
             Store::Postgres(s) => {
-                let row = sqlx::query(
-                    "SELECT transaction_id::text::bigint, position, config FROM projection_checkpoints WHERE projection = $1",
-                )
-                .bind(projection)
-                .fetch_one(s.pool())
-                .await?;
-                Ok(Checkpoint {
-                    cursor: Cursor {
-                        transaction_id: row.try_get::<i64, _>(0)? as u64,
-                        position: row.try_get(1)?,
-                    },
-                    config: Fingerprint::stored(row.try_get(2)?),
-                })
+                sqlx::query_as(CHECKPOINT_PG)
+                    .bind(projection)
+                    .fetch_one(s.pool())
+                    .await?
             }
-        }
+        };
+        Ok(checkpoint_of(row))
     }
 
     /// Up to `limit` events after `cursor`, in commit order. On PostgreSQL only events of
@@ -210,29 +209,35 @@ impl Store {
             .collect()
     }
 
-    /// The children with committed events that `events_after` cannot read yet: on PostgreSQL,
-    /// events after `cursor` whose transaction is at or above the horizon (committed, since this
-    /// query sees them, but behind a transaction still in flight somewhere on the server). Empty
-    /// on SQLite, whose horizon is its last event.
-    pub async fn children_beyond_horizon(
-        &self,
-        cursor: Cursor,
-    ) -> Result<Vec<ChildId>, StoreError> {
-        let Store::Postgres(s) = self else {
-            return Ok(vec![]);
+    /// The children with committed events after `cursor` (every row a query sees is
+    /// committed). On PostgreSQL these include events beyond the horizon, which `events_after`
+    /// cannot read yet because a transaction is still in flight somewhere on the server; on
+    /// SQLite, whose horizon is its last event, the runner has none left after catching up.
+    pub async fn children_after(&self, cursor: Cursor) -> Result<Vec<ChildId>, StoreError> {
+        let children: Vec<String> = match self {
+            Store::Sqlite(s) => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT aggregate_id FROM events
+                      WHERE aggregate_type = ? AND position > ? ORDER BY aggregate_id",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(cursor.position)
+                .fetch_all(s.pool())
+                .await?
+            }
+            Store::Postgres(s) => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT aggregate_id FROM events
+                      WHERE aggregate_type = $1 AND (transaction_id, position) > ($2::text::xid8, $3)
+                      ORDER BY aggregate_id",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(cursor.transaction_id.to_string())
+                .bind(cursor.position)
+                .fetch_all(s.pool())
+                .await?
+            }
         };
-        let children: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT aggregate_id FROM events
-              WHERE aggregate_type = $1
-                AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-                AND (transaction_id, position) > ($2::text::xid8, $3)
-              ORDER BY aggregate_id",
-        )
-        .bind(AGGREGATE_TYPE)
-        .bind(cursor.transaction_id.to_string())
-        .bind(cursor.position)
-        .fetch_all(s.pool())
-        .await?;
         children.iter().map(|c| child_of(c)).collect()
     }
 
@@ -694,6 +699,25 @@ impl ViewTx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The checkpoint as this transaction sees it (after `lock`, no other runner can move it).
+    pub async fn checkpoint(&mut self, projection: &str) -> Result<Checkpoint, StoreError> {
+        let row = match self {
+            ViewTx::Sqlite(tx) => {
+                sqlx::query_as(CHECKPOINT_SQLITE)
+                    .bind(projection)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+            ViewTx::Postgres(tx) => {
+                sqlx::query_as(CHECKPOINT_PG)
+                    .bind(projection)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+        };
+        Ok(checkpoint_of(row))
     }
 
     /// `(applied_events, last_sequence)` of each of `children` that has a row in `table`.
