@@ -196,7 +196,7 @@ async fn the_trajectory_shows_the_whole_story_with_corrections_visible(store: Te
             e.requested_on,
             e.source,
             e.assessed_on,
-            e.decision.as_ref().map(ToString::to_string).as_deref(),
+            e.decision.as_ref().map(InitialDecision::word),
             e.first_meeting_on,
             e.closed_on
         ),

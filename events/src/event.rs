@@ -58,12 +58,14 @@ pub enum InitialDecision {
     Waiting,
 }
 
-impl std::fmt::Display for InitialDecision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl InitialDecision {
+    /// The decision in one word, without where a redirected request went (which may name a
+    /// person: callers that show it expose it themselves).
+    pub fn word(&self) -> &'static str {
         match self {
-            InitialDecision::Accepted => f.write_str("accepted"),
-            InitialDecision::Waiting => f.write_str("waiting"),
-            InitialDecision::Redirected { to } => write!(f, "redirected to {}", to.expose()),
+            InitialDecision::Accepted => "accepted",
+            InitialDecision::Waiting => "waiting",
+            InitialDecision::Redirected { .. } => "redirected",
         }
     }
 }

@@ -6,8 +6,6 @@ use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
 use crate::follow_up::{Expectation, FollowUpRule, ResolutionKind};
-use crate::lifecycle::referral_due_on;
-use crate::rules::FollowUpRules;
 use crate::trajectory::Trajectory;
 
 /// A median number of days over `cases` cases (`None` when there are none).
@@ -64,7 +62,6 @@ pub fn indicators(
     centre: Option<&CentreId>,
     from: ClinicalDate,
     to: ClinicalDate,
-    rules: &FollowUpRules,
 ) -> Indicators {
     let in_period = |d: ClinicalDate| from <= d && d <= to;
     let here = |c: Option<&CentreId>| centre.is_none() || c == centre;
@@ -100,31 +97,26 @@ pub fn indicators(
         }
     }
 
-    let referrals: Vec<bool> = trajectories
-        .iter()
-        .flat_map(|t| &t.referrals)
-        .filter(|r| here(r.centre.as_ref()))
-        .filter_map(|r| {
-            let due = referral_due_on(r.made_on, r.expected_by, rules);
-            in_period(due).then(|| r.concluded_on().is_some_and(|d| d <= due))
-        })
-        .collect();
-
-    let reassessments: Vec<bool> = expectations
-        .iter()
-        .filter(|e| {
-            e.rule == FollowUpRule::Reassessment && in_period(e.due_on) && here(Some(&e.centre))
-        })
-        .filter(|e| {
-            // Still expected at its due date: not replaced, moved away or closed before then.
-            e.resolution
-                .is_none_or(|r| r.kind == ResolutionKind::Fulfilled || r.on > e.due_on)
-        })
-        .map(|e| {
-            e.resolution
-                .is_some_and(|r| r.kind == ResolutionKind::Fulfilled && r.on <= e.due_on)
-        })
-        .collect();
+    // Referrals and reassessments are counted from the worklist's own expectations: each one
+    // still expected on its due date (not moved, handed to another centre or closed before
+    // then), at the centre responsible that day; on time if its step came by the due date.
+    let on_time = |rule: FollowUpRule| -> Vec<bool> {
+        expectations
+            .iter()
+            .filter(|e| e.rule == rule && in_period(e.due_on) && here(Some(&e.centre)))
+            .filter(|e| {
+                e.created_on <= e.due_on
+                    && e.resolution
+                        .is_none_or(|r| r.kind == ResolutionKind::Fulfilled || r.on > e.due_on)
+            })
+            .map(|e| {
+                e.resolution
+                    .is_some_and(|r| r.kind == ResolutionKind::Fulfilled && r.on <= e.due_on)
+            })
+            .collect()
+    };
+    let referrals = on_time(FollowUpRule::ReferralOutcome);
+    let reassessments = on_time(FollowUpRule::Reassessment);
 
     let mut goals = GoalAttainment {
         goals: 0,

@@ -86,7 +86,8 @@ pub struct PlanInForce {
     /// The meeting the plan follows.
     pub meeting_number: u32,
     pub goals: Vec<Goal>,
-    /// The plan's own date for the next reassessment, if it set one.
+    /// The plan's own date for the next reassessment: set by this version, or kept from the
+    /// version it revises when no meeting came between them.
     pub next_reassessment_on: Option<ClinicalDate>,
 }
 
@@ -231,6 +232,9 @@ pub struct Lifecycle {
     /// Every goal any plan version has had, with the date it first entered a plan.
     pub goals_ever: BTreeMap<GoalId, ClinicalDate>,
     pub goal_progress: BTreeMap<GoalId, GoalNews>,
+    /// The latest goal progress or start of a goal-linked service: a later plan version may drop
+    /// those goals, so it may not be dated before this.
+    pub goal_activity_on: Option<ClinicalDate>,
     pub services: BTreeMap<ServiceId, ServiceCourse>,
     pub referrals: BTreeMap<ReferralId, ReferralCourse>,
     pub legal_matters: BTreeMap<LegalMatterId, LegalCourse>,
@@ -429,16 +433,24 @@ impl Lifecycle {
                 for goal in &p.goals {
                     self.goals_ever.entry(goal.goal_id).or_insert(on);
                 }
+                // A revision that sets no date keeps the date of the version it revises, when no
+                // meeting came between them.
+                let kept = self
+                    .plan
+                    .as_ref()
+                    .filter(|previous| previous.meeting_number == p.meeting_number)
+                    .and_then(|previous| previous.next_reassessment_on);
                 self.plan = Some(PlanInForce {
                     version: p.plan_version,
                     revision: matches!(event, ActionPlanRevised(_)),
                     adopted_on: on,
                     meeting_number: p.meeting_number,
                     goals: p.goals.clone(),
-                    next_reassessment_on: p.next_reassessment_on,
+                    next_reassessment_on: p.next_reassessment_on.or(kept),
                 });
             }
             GoalProgressRecorded(e) => {
+                self.goal_activity_on = self.goal_activity_on.max(Some(on));
                 self.goal_progress.insert(
                     e.goal_id,
                     GoalNews {
@@ -448,6 +460,9 @@ impl Lifecycle {
                 );
             }
             ServiceStarted(e) => {
+                if !e.linked_goals.is_empty() {
+                    self.goal_activity_on = self.goal_activity_on.max(Some(on));
+                }
                 self.services.insert(e.service_id, Course::new(e.clone()));
             }
             ServiceEnded(e) => {

@@ -20,6 +20,7 @@ pub struct CurrentPlan {
     pub next_reassessment_on: Option<ClinicalDate>,
     /// True when `next_reassessment_on` comes from the configured default, not from the plan.
     pub next_reassessment_is_default: bool,
+    /// The latest meeting of the current period of care.
     pub last_meeting_on: Option<ClinicalDate>,
     pub active_services: Vec<ActiveService>,
     pub open_referrals: Vec<OpenReferral>,
@@ -136,7 +137,7 @@ impl CurrentPlan {
             }),
             next_reassessment_on: reassessment.map(|r| r.due_on),
             next_reassessment_is_default: reassessment.is_some_and(|r| !r.set_by_plan),
-            last_meeting_on: l.last_meeting_on,
+            last_meeting_on: l.meeting_this_period(),
             active_services: l
                 .open_services()
                 .map(|c| ActiveService {

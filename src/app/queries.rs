@@ -280,14 +280,7 @@ impl App {
         };
         Ok(Answer {
             freshness,
-            value: indicators(
-                &trajectories,
-                &expectations,
-                centre,
-                period.from,
-                period.to,
-                &rules,
-            ),
+            value: indicators(&trajectories, &expectations, centre, period.from, period.to),
         })
     }
 

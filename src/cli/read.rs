@@ -261,7 +261,12 @@ pub fn render_trajectory(
             e.number, e.centre, e.requested_on, e.source
         );
         if let (Some(on), Some(d)) = (e.assessed_on, &e.decision) {
-            let _ = write!(out, " → assessed {on}, {d}");
+            let _ = match d {
+                InitialDecision::Redirected { to } => {
+                    write!(out, " → assessed {on}, redirected to {}", to.expose())
+                }
+                other => write!(out, " → assessed {on}, {}", other.word()),
+            };
         }
         if let Some(m) = e.first_meeting_on {
             let _ = write!(out, " → first meeting {m}");

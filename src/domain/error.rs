@@ -35,6 +35,15 @@ pub enum ChildFileError {
         closed_on: ClinicalDate,
         attempted: &'static str,
     },
+    #[error("{what} is dated {date}, while the file was closed (from {closed_on} until it reopened on {reopened_on}); only consents can be dated in that time")]
+    DatedWhileClosed {
+        what: &'static str,
+        date: ClinicalDate,
+        closed_on: ClinicalDate,
+        reopened_on: ClinicalDate,
+    },
+    #[error("the file's opening cannot be entered in error: it would leave entries without a file; correct its details with a replacement (correction.replaced_by) instead")]
+    OpeningCannotBeVoided,
     #[error("the file is open; only a closed file can be reopened")]
     FileNotClosed,
     #[error("the request was already assessed ({decision}); a new initial assessment needs a new request (reopen_file)")]
@@ -168,6 +177,8 @@ impl ChildFileError {
             DateBeforeBirth { .. } => "date_before_birth",
             OutOfOrder { .. } => "out_of_order",
             FileIsClosed { .. } => "file_is_closed",
+            DatedWhileClosed { .. } => "dated_while_closed",
+            OpeningCannotBeVoided => "opening_cannot_be_voided",
             FileNotClosed => "file_not_closed",
             AlreadyAssessed { .. } => "already_assessed",
             NotAccepted { .. } => "not_accepted",

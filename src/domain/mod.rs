@@ -204,6 +204,11 @@ impl ChildFile {
             .find(|(s, _)| *s == sequence)
             .map(|(_, e)| e);
         let correction = match c.correction {
+            CorrectionRequest::EnteredInError
+                if matches!(target, ChildEvent::ChildFileOpened(_)) =>
+            {
+                return Err(ChildFileError::OpeningCannotBeVoided)
+            }
             CorrectionRequest::EnteredInError if as_it_stands.is_none() => {
                 return Err(ChildFileError::CorrectionChangesNothing { sequence })
             }
@@ -235,6 +240,21 @@ impl ChildFile {
         rules::admit(&self.state, &event, today)?;
         self.recheck_with(&event, sequence, today)?;
         Ok(event)
+    }
+
+    /// Checks that the file's entries, as they now count, would also be admitted one by one in
+    /// clinical order (by date, then sequence): the rules keep record order and clinical order
+    /// telling the same story, and this says so of a whole file. Returns the first entry (by
+    /// sequence) that would be refused, and why.
+    pub fn check_clinical_order(&self, today: ClinicalDate) -> Result<(), (u64, ChildFileError)> {
+        let mut state = Lifecycle::default();
+        for (sequence, entry) in
+            lifecourse_projections::lifecycle::clinical_order(effective_entries(&self.entries))
+        {
+            rules::admit(&state, entry, today).map_err(|problem| (sequence, problem))?;
+            state.apply(entry);
+        }
+        Ok(())
     }
 
     /// Re-admits every entry from the corrected one onwards as the file would stand after the

@@ -221,10 +221,37 @@ fn check_dates(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Re
     if birth_date.is_some_and(|b| date < b) {
         return Err(E::DateBeforeBirth { what, date });
     }
-    match state.opened_on {
-        Some(opened) => after(date, what, opened, "the file opening"),
-        None => Ok(()),
+    if let Some(opened) = state.opened_on {
+        after(date, what, opened, "the file opening")?;
     }
+    not_while_closed(state, event)
+}
+
+/// Nothing but a consent may be dated in a time when the file was closed (from a closure until
+/// the next reopening): the file accepted nothing else then, so nothing else can have happened.
+fn not_while_closed(state: &Lifecycle, event: &ChildEvent) -> Result {
+    if matches!(
+        event,
+        ChildEvent::ConsentGiven(_)
+            | ChildEvent::ConsentWithdrawn(_)
+            | ChildEvent::EntryCorrected(_)
+    ) {
+        return Ok(());
+    }
+    let date = event.occurred_on();
+    for (period, next) in state.periods.iter().zip(state.periods.iter().skip(1)) {
+        if let Some(closed_on) = period.closed_on {
+            if closed_on <= date && date < next.requested_on {
+                return Err(E::DatedWhileClosed {
+                    what: label(event),
+                    date,
+                    closed_on,
+                    reopened_on: next.requested_on,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A milestone (an entry that changes the stage, the plan in force or the centre) may not be
@@ -385,6 +412,15 @@ fn plan(state: &Lifecycle, event: &ChildEvent, p: &ActionPlanVersion, revision: 
             "the plan revision",
             current.adopted_on,
             "the plan in force",
+        )?;
+    }
+    if let Some(activity) = state.goal_activity_on {
+        // A version may drop goals: not before what was recorded against them.
+        after(
+            p.occurred_on,
+            label_plan(revision),
+            activity,
+            "the latest goal progress or goal-linked service",
         )?;
     }
     let mut seen = std::collections::BTreeSet::new();

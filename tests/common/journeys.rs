@@ -30,7 +30,9 @@ pub enum Step {
     ResolveConcern(u8),
     Consent(bool),
     Withdraw(bool),
-    /// Correct entry `n` (modulo the entries): void it, or re-date it by the given days back.
+    /// Correct entry `n` (modulo the entries): void it, or replace it — re-dated by `shift - 4`
+    /// days (back or forward), or, for a shift of 4, with something else changed (a decision,
+    /// a centre, an outcome, a reason, a date set by a plan...).
     Correct(u8, bool, u8),
     Transfer,
     Close(u8),
@@ -179,10 +181,14 @@ impl Journey {
                     let id = GoalId(self.id());
                     goals.push(goal(id, &target));
                 }
+                let mut decision = plan_decision(&on, goals);
+                if n % 2 == 1 {
+                    decision.next_reassessment_on = Some(self.date.plus_days(150));
+                }
                 if state.plan.is_some() {
-                    revise_plan(&on, goals)
+                    ChildFileCommand::ReviseActionPlan(decision)
                 } else {
-                    adopt_plan(&on, goals)
+                    ChildFileCommand::AdoptActionPlan(decision)
                 }
             }
             Step::Progress(g) => {
@@ -241,7 +247,7 @@ impl Journey {
             }
             Step::Consent(research) => give_consent(&on, scope(*research)),
             Step::Withdraw(research) => withdraw_consent(&on, scope(*research)),
-            Step::Correct(e, void, back) => {
+            Step::Correct(e, void, shift) => {
                 let entries: Vec<(u64, ChildEvent)> = self
                     .file
                     .entries()
@@ -254,8 +260,14 @@ impl Journey {
                 let correction = if *void {
                     CorrectionRequest::EnteredInError
                 } else {
-                    let on = entry.occurred_on().plus_days(-i64::from(*back));
-                    CorrectionRequest::ReplacedBy(Box::new(redated(&entry, on)))
+                    let days = i64::from(*shift) - 4;
+                    let replacement = match changed(&entry) {
+                        Some(other) if days == 0 => other,
+                        // No change of content for this kind: re-date it a day back instead.
+                        _ if days == 0 => redated(&entry, entry.occurred_on().plus_days(-1)),
+                        _ => redated(&entry, entry.occurred_on().plus_days(days)),
+                    };
+                    CorrectionRequest::ReplacedBy(Box::new(replacement))
                 };
                 correct(&on, sequence, correction)
             }
@@ -275,6 +287,51 @@ impl Journey {
         };
         Some(command)
     }
+}
+
+/// The same entry with one thing changed, for the kinds of entry where a mistake is plausible.
+fn changed(entry: &ChildEvent) -> Option<ChildEvent> {
+    use ChildEvent::*;
+    fn next<T: Copy + PartialEq>(all: &[T], now: T) -> T {
+        let i = all.iter().position(|x| *x == now).unwrap_or(0);
+        all[(i + 1) % all.len()]
+    }
+    let mut entry = entry.clone();
+    match &mut entry {
+        ChildFileOpened(e) => {
+            e.centre = CentreId::parse(if e.centre.as_str() == "hochelaga" {
+                "centre-sud"
+            } else {
+                "hochelaga"
+            })
+            .unwrap()
+        }
+        InitialAssessmentCompleted(e) => {
+            e.decision = match e.decision {
+                InitialDecision::Accepted => InitialDecision::Waiting,
+                _ => InitialDecision::Accepted,
+            }
+        }
+        AssessmentMeetingHeld(e) => e.child_took_part = !e.child_took_part,
+        ActionPlanAdopted(p) | ActionPlanRevised(p) => {
+            p.next_reassessment_on = match p.next_reassessment_on {
+                Some(_) => None,
+                None => Some(p.occurred_on.plus_days(100)),
+            }
+        }
+        GoalProgressRecorded(e) => e.status = next(GoalStatus::ALL, e.status),
+        ReferralOutcomeRecorded(e) => e.outcome = next(ReferralOutcome::ALL, e.outcome),
+        FamilyContactRecorded(e) => {
+            e.mode = if e.mode == ContactMode::Phone {
+                ContactMode::HomeVisit
+            } else {
+                ContactMode::Phone
+            }
+        }
+        FileClosed(e) => e.reason = next(ClosureReason::ALL, e.reason),
+        _ => return None,
+    }
+    Some(entry)
 }
 
 /// The same entry dated `on` (every entry has `occurred_on`).

@@ -144,3 +144,43 @@ pub fn history_of(child: ChildId, events: &[ChildEvent]) -> lifecourse_projectio
             .map(|(e, sequence)| stored(child, sequence, e.clone())),
     )
 }
+
+/// What is wrong with how expectations were resolved, read against the entries: a resolution
+/// dated before the expectation was created, a "fulfilled" by an entry that is not the step it
+/// waited for (or the step recorded as anything but fulfilled), or two expectations of one rule
+/// and subject still open together.
+pub fn resolution_faults(entries: &[ChildEvent], expectations: &[Expectation]) -> Vec<String> {
+    use lifecourse_projections::follow_up::ResolutionKind;
+    let by_sequence: std::collections::BTreeMap<u64, &ChildEvent> =
+        in_clinical_order(entries).into_iter().collect();
+    let mut faults = vec![];
+    let mut open = std::collections::BTreeSet::new();
+    for e in expectations {
+        let key = (e.rule, e.subject);
+        match e.resolution {
+            None => {
+                if !open.insert(key) {
+                    faults.push(format!("two open {:?} about {:?}", e.rule, e.subject));
+                }
+            }
+            Some(r) => {
+                if r.on < e.created_on {
+                    faults.push(format!(
+                        "{:?} resolved on {} before it was created",
+                        e.rule, r.on
+                    ));
+                }
+                let step = by_sequence
+                    .get(&r.by_sequence)
+                    .is_some_and(|entry| is_step_for(e.rule, e.subject, entry));
+                if step != (r.kind == ResolutionKind::Fulfilled) {
+                    faults.push(format!(
+                        "{:?} resolved by #{} as {:?}",
+                        e.rule, r.by_sequence, r.kind
+                    ));
+                }
+            }
+        }
+    }
+    faults
+}
