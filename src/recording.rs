@@ -91,7 +91,7 @@ pub enum RecordError {
     Rejected(#[from] ChildFileError),
     #[error("another entry was recorded in child {child_id}'s file at the same moment; nothing was stored: reload the file and send the command again")]
     Conflict { child_id: ChildId },
-    #[error("idempotency key {key:?} was already used for a different command on child {child_id}'s file; a new command needs a new key")]
+    #[error("idempotency key \"{key}\" was already used for a different command on child {child_id}'s file; a new command needs a new key")]
     KeyReused {
         key: IdempotencyKey,
         child_id: ChildId,

@@ -259,7 +259,7 @@ fn bad_input_is_explained_and_writes_nothing() {
         ("".into(), 2, "EOF while parsing"),
         (with(r#"{"type": "open_fiel"}"#), 2, "unknown variant `open_fiel`, expected one of `open_file`"),
         (with(r#"{"type": "record_family_contact", "mode": "phone", "with": "child"}"#), 2, "missing field `occurred_on`"),
-        (with(r#"{"type": "record_family_contact", "occurred_on": "2024-02-30", "mode": "phone", "with": "child"}"#), 2, "invalid date \"2024-02-30\": expected a calendar date written YYYY-MM-DD"),
+        (with(r#"{"type": "record_family_contact", "occurred_on": "2024-02-30", "mode": "phone", "with": "child"}"#), 2, "invalid date: expected a calendar date written YYYY-MM-DD"),
         (with(r#"{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "fax", "with": "child"}"#), 2, "unknown variant `fax`"),
         (with(r#"{"type": "raise_rights_concern", "occurred_on": "2024-03-05", "concern_id": "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10", "right": "education", "articles": [55]}"#), 2, "articles 1 to 54"),
         (with(r#"{"type": "record_family_contact", "occurred_on": "2099-01-01", "mode": "phone", "with": "child"}"#), 3, "is in the future"),
@@ -270,6 +270,13 @@ fn bad_input_is_explained_and_writes_nothing() {
         (format!(r#"{{"child_id": "{LEA}", "idempotency_key": "k", "recorded_by": {{"person": "md1@centre-sud", "role": "doctor", "centre": "centre-sud"}}, "command": {{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}}}"#), 2, "\"recorded_by\" is not part of a command: who records is the person acting (`--as PERSON`"),
         (r#"{"child_id": "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10", "command": {"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child"}}"#.into(), 2, "there is no file for child 0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10"),
         (with(r#"{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "colour": "blue"}"#), 2, "unknown field `colour`"),
+        // Text holds no control characters but new lines and tabs, on both stores alike.
+        (with(r#"{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "note": "a\u0000b"}"#), 2, "command.note contains a control character; text may hold letters"),
+        (with(r#"{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "note": "\u001b[31mred"}"#), 2, "command.note contains a control character"),
+        // Limits per field, per list and per command.
+        (with(&format!(r#"{{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "note": "{}"}}"#, "x".repeat(10_001))), 2, "command.note is 10001 characters long; it may be at most 10000"),
+        (with(&format!(r#"{{"type": "raise_rights_concern", "occurred_on": "2024-03-05", "concern_id": "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10", "right": "education", "articles": [{}]}}"#, vec!["1"; 201].join(","))), 2, "command.articles lists 201 items; it may list at most 200"),
+        (with(&format!(r#"{{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "note": "x", "pad": "{}"}}"#, "y".repeat(300_000))), 2, "bytes long; a command may be at most 262144 bytes"),
     ];
     for (input, code, message) in cases {
         let out = ws.record(&input);
@@ -287,6 +294,114 @@ fn bad_input_is_explained_and_writes_nothing() {
         assert!(stdout(&out).is_empty());
         assert_eq!(ws.entries(), 1, "nothing written for {input}");
     }
+}
+
+#[test]
+fn error_messages_do_not_repeat_what_was_typed() {
+    let ws = Workspace::with_team();
+    let opening = readme_examples()[0].replace("2017-05-10", "2017-13-45");
+    let out = ws.record(&opening);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid date: expected a calendar date"));
+    assert!(!stderr(&out).contains("2017-13-45"), "{}", stderr(&out));
+    let misplaced = readme_examples()[1].replace(
+        "\"lives_in_territory\": true",
+        "\"lives_in_territory\": \"Marie Tremblay\"",
+    );
+    assert_ok(&ws.record(&readme_examples()[0]));
+    let out = ws.record(&misplaced);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid type: string"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("Marie"), "{}", stderr(&out));
+    assert_eq!(ws.entries(), 1);
+}
+
+#[test]
+fn the_history_header_shows_the_opening_as_corrected() {
+    let ws = Workspace::with_team();
+    assert_ok(&ws.record(&readme_examples()[0]));
+    let correction = format!(
+        r#"{{"child_id": "{LEA}", "idempotency_key": "fix-name", "command": {{"type": "correct_entry", "occurred_on": "2024-03-02", "corrects_sequence": 1, "reason": "name misspelt at intake", "correction": {{"replaced_by": {{"ChildFileOpened": {{"occurred_on": "2024-03-01", "centre": "centre-sud", "child": {{"given_name": "Léah", "family_name": "Tremblay", "birth_date": "2017-05-11"}}, "request": {{"source": "school", "source_detail": "École Saint-Nom", "reason": "language delay and frequent absences"}}}}}}}}}}}}"#
+    );
+    assert_ok(&ws.record(&correction));
+    let history = ws.run(&["history", LEA], None);
+    assert_ok(&history);
+    let first = stdout(&history)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        first,
+        format!("Child {LEA}: Léah Tremblay, born 2017-05-11 (2 entries)")
+    );
+}
+
+#[test]
+fn a_byte_order_mark_before_a_command_is_ignored() {
+    let ws = Workspace::with_team();
+    let out = ws.record(&format!("\u{feff}{}", readme_examples()[0]));
+    assert_ok(&out);
+    assert_eq!(ws.entries(), 1);
+}
+
+#[test]
+fn stored_text_cannot_forge_lines_of_output() {
+    let ws = Workspace::with_team();
+    assert_ok(&ws.record(&readme_examples()[0]));
+    let contact = format!(
+        r#"{{"child_id": "{LEA}", "idempotency_key": "contact-1", "reason": "called back\n#99   2024-03-05  FileClosed", "command": {{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "parent_or_guardian", "note": "tab\there"}}}}"#
+    );
+    assert_ok(&ws.record(&contact));
+    let history = ws.run(&["history", LEA], None);
+    assert_ok(&history);
+    let text = stdout(&history);
+    // The new line inside the reason is shown escaped, on the line of the entry it belongs to.
+    assert!(
+        text.contains("reason: called back\\n#99   2024-03-05  FileClosed"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("#99")), "{text}");
+}
+
+/// Runs `command` in a shell with standard error going to a pipe that is already closed, and
+/// returns the exit code the program gave.
+fn exit_code_with_stderr_closed(ws: &Workspace, args: &str, input: &str) -> i32 {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, rc) = (dir.path().join("c.json"), dir.path().join("rc"));
+    std::fs::write(&file, input).unwrap();
+    let script = format!(
+        "({} {args} {} 2>&1 1>/dev/null; echo $? > {}) | head -c0",
+        env!("CARGO_BIN_EXE_lifecourse"),
+        file.display(),
+        rc.display()
+    );
+    let status = Command::new("sh")
+        .args(["-c", &script])
+        .env("DATABASE_URL", &ws.url)
+        .env("LIFECOURSE_LOG", "debug")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read_to_string(rc).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn a_closed_standard_error_neither_panics_nor_hangs() {
+    let ws = Workspace::with_team();
+    // Debug logs into a closed pipe, for a command that succeeds and one that fails.
+    let record = "--as sw1@centre-sud record";
+    assert_eq!(
+        exit_code_with_stderr_closed(&ws, record, &readme_examples()[0]),
+        0
+    );
+    assert_eq!(ws.entries(), 1);
+    assert_eq!(exit_code_with_stderr_closed(&ws, record, "{not json"), 2);
+    assert_eq!(ws.entries(), 1);
 }
 
 #[test]

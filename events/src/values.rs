@@ -16,10 +16,11 @@ pub struct ClinicalDate(pub NaiveDate);
 impl<'de> Deserialize<'de> for ClinicalDate {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        // The message does not repeat the text: it may be a child's birth date.
         text.parse().map_err(|_| {
-            serde::de::Error::custom(format!(
-                "invalid date {text:?}: expected a calendar date written YYYY-MM-DD, such as 2024-03-02"
-            ))
+            serde::de::Error::custom(
+                "invalid date: expected a calendar date written YYYY-MM-DD, such as 2024-03-02",
+            )
         })
     }
 }

@@ -36,13 +36,44 @@ pub struct CommandInput {
     pub command: ChildFileCommand,
 }
 
+/// The limits on a command (README.md, "Limits"): its whole JSON text, a short text (a name, an
+/// address, a phone, an organisation), a free text (a note, a reason, a child's words), and a list.
+pub const MAX_COMMAND_BYTES: usize = 256 * 1024;
+pub const MAX_SHORT_TEXT: usize = 200;
+pub const MAX_FREE_TEXT: usize = 10_000;
+pub const MAX_LIST: usize = 200;
+
+/// Fields whose text is short: names and the like.
+const SHORT_FIELDS: &[&str] = &[
+    "given_name",
+    "family_name",
+    "name",
+    "address",
+    "phone",
+    "source_detail",
+    "to",
+    "provider_name",
+    "organisation",
+];
+
 impl CommandInput {
-    /// Parses the JSON text of a command, with an error that says where and what is wrong.
+    /// Parses the JSON text of a command, with an error that says where and what is wrong and
+    /// never repeats the text itself. A UTF-8 byte order mark at the start is ignored.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.len() > MAX_COMMAND_BYTES {
+            return Err(InvalidInput::CommandTooLarge {
+                bytes: text.len(),
+                max: MAX_COMMAND_BYTES,
+            });
+        }
         let input: Self = serde_json::from_str(text).map_err(InvalidInput::CommandJson)?;
         if input.recorded_by.is_some() {
             return Err(InvalidInput::RecordedByInBody);
         }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(InvalidInput::CommandJson)?;
+        check_texts(&value, &mut String::new())?;
         Ok(input)
     }
 
@@ -255,4 +286,65 @@ fn recording_error(child: ChildId, err: RecordError) -> AppError {
             AppError::Store(crate::store::StoreError::Record { child, source })
         }
     }
+}
+
+/// Every text of a command is free of control characters (other than newline and tab) and within
+/// its length; every list within its length. `path` names the field for the message (the value
+/// itself is never repeated: it may identify a child).
+fn check_texts(value: &serde_json::Value, path: &mut String) -> Result<(), InvalidInput> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                return Err(InvalidInput::ControlCharacter {
+                    field: path.clone(),
+                });
+            }
+            let field = path.rsplit('.').next().unwrap_or_default();
+            let max = if SHORT_FIELDS.contains(&field) {
+                MAX_SHORT_TEXT
+            } else {
+                MAX_FREE_TEXT
+            };
+            let chars = text.chars().count();
+            if chars > max {
+                return Err(InvalidInput::TextTooLong {
+                    field: path.clone(),
+                    chars,
+                    max,
+                });
+            }
+        }
+        Value::Array(items) => {
+            if items.len() > MAX_LIST {
+                return Err(InvalidInput::ListTooLong {
+                    field: path.clone(),
+                    items: items.len(),
+                    max: MAX_LIST,
+                });
+            }
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                check_texts(item, path)?;
+                path.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                check_texts(item, path)?;
+                path.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
 }

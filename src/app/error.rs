@@ -72,7 +72,7 @@ pub enum AppError {
     RoleCannotRecord { person: PersonId, role: String },
     #[error("another entry was recorded in child {child}'s file at the same moment; nothing was stored: send the command again")]
     Conflict { child: ChildId },
-    #[error("idempotency key {key:?} was already used for a different command on child {child}'s file; a new command needs a new key")]
+    #[error("idempotency key \"{key}\" was already used for a different command on child {child}'s file; a new command needs a new key")]
     KeyReused { key: IdempotencyKey, child: ChildId },
     #[error("cohort generator bug: {0}")]
     Generator(#[from] crate::cohort::CohortError),
@@ -88,8 +88,24 @@ pub enum AppError {
 /// Input that is not what was expected, each with what would be.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidInput {
-    #[error("the command is not valid: {0}. Expected a JSON object with \"command\" {{\"type\": ..., fields}}, and \"child_id\" and \"idempotency_key\"; see README.md, \"Recording a command\"")]
+    #[error("the command is not valid: {}. Expected a JSON object with \"command\" {{\"type\": ..., fields}}, and \"child_id\" and \"idempotency_key\"; see README.md, \"Recording a command\"", without_values(.0))]
     CommandJson(serde_json::Error),
+    #[error("the command is {bytes} bytes long; a command may be at most {max} bytes")]
+    CommandTooLarge { bytes: usize, max: usize },
+    #[error("{field} contains a control character; text may hold letters, digits, punctuation, spaces, new lines and tabs, nothing else")]
+    ControlCharacter { field: String },
+    #[error("{field} is {chars} characters long; it may be at most {max}")]
+    TextTooLong {
+        field: String,
+        chars: usize,
+        max: usize,
+    },
+    #[error("{field} lists {items} items; it may list at most {max}")]
+    ListTooLong {
+        field: String,
+        items: usize,
+        max: usize,
+    },
     #[error("\"recorded_by\" is not part of a command: who records is the person acting (`--as PERSON` or LIFECOURSE_AS), as registered with `lifecourse staff add`")]
     RecordedByInBody,
     #[error("\"child_id\" is required for {0}: name the child whose file this is")]
@@ -166,4 +182,27 @@ impl From<RunnerError> for AppError {
     fn from(err: RunnerError) -> Self {
         AppError::Runner(err)
     }
+}
+
+/// A JSON error's message without the values it quotes: a wrongly typed field may hold a name or
+/// a birth date, and an error message goes to logs and terminals. Field names and the expected
+/// words stay (serde puts those in backticks).
+fn without_values(err: &serde_json::Error) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in err.to_string().chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
 }

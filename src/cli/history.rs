@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use clap::Args;
 use lifecourse_events::*;
 
-use super::{freshness_line, json, Format};
+use super::{freshness_line, json, shown, Format};
 use crate::app::{App, AppError};
 
 #[derive(Args, Debug)]
@@ -41,17 +41,20 @@ pub fn render_text(history: &[StoredEvent]) -> String {
         })
         .collect();
     if let Some(first) = history.first() {
-        let opened = history.iter().rev().find_map(|e| match &e.event {
-            ChildEvent::ChildFileOpened(o) => Some(o.clone()),
-            _ => None,
-        });
+        // The opening as it now counts: a corrected name or birth date shows corrected.
+        let opened = effective_entries(history.iter().map(|e| &e.event))
+            .into_iter()
+            .find_map(|(_, e)| match e {
+                ChildEvent::ChildFileOpened(o) => Some(o.clone()),
+                _ => None,
+            });
         let _ = write!(out, "Child {}", first.child_id);
         if let Some(o) = opened {
             let _ = write!(
                 out,
                 ": {} {}, born {}",
-                o.child.given_name.expose(),
-                o.child.family_name.expose(),
+                shown(o.child.given_name.expose()),
+                shown(o.child.family_name.expose()),
                 o.child.birth_date.expose()
             );
         }
@@ -68,7 +71,7 @@ pub fn render_text(history: &[StoredEvent]) -> String {
             e.sequence,
             e.occurred_on(),
             e.event_type,
-            e.event.summary()
+            shown(&e.event.summary())
         );
         let m = &e.metadata;
         let _ = write!(
@@ -83,10 +86,10 @@ pub fn render_text(history: &[StoredEvent]) -> String {
             e.position
         );
         if let Some(reason) = &m.reason {
-            let _ = write!(out, " · reason: {}", reason.expose());
+            let _ = write!(out, " · reason: {}", shown(reason.expose()));
         }
         if let ChildEvent::EntryCorrected(c) = &e.event {
-            let _ = write!(out, " · why: {}", c.reason.expose());
+            let _ = write!(out, " · why: {}", shown(c.reason.expose()));
         }
         let _ = writeln!(out);
     }

@@ -15,6 +15,15 @@ macro_rules! out {
     }};
 }
 
+/// Prints a line to standard error, and nothing if standard error is closed: a message the
+/// reader cannot see is no reason to fail (`eprintln!` would panic).
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod admin;
 mod demo;
 mod history;
@@ -142,14 +151,14 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            err!("error: cannot start the async runtime: {err}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            err!("error: {err}");
             ExitCode::from(err.exit_code())
         }
     }
@@ -204,5 +213,28 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A closed standard error must not turn a log line into a panic (the default reports
+        // the failed write with `eprintln!`, which panics).
+        .log_internal_errors(false)
         .init();
+}
+
+/// Text from the record, fit for a terminal: control characters (an escape sequence, a new line
+/// inside a note) are shown escaped, so stored text can neither drive the terminal nor forge a
+/// line of output.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }

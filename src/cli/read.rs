@@ -8,7 +8,7 @@ use lifecourse_events::*;
 use lifecourse_projections::{CurrentPlan, Trajectory};
 use serde::Serialize;
 
-use super::{freshness_line, json, local_today, Format};
+use super::{freshness_line, json, local_today, shown, Format};
 use crate::app::{self, App, AppError, Freshness};
 
 #[derive(Args, Debug)]
@@ -163,7 +163,7 @@ pub fn render_plan(p: &CurrentPlan, today: ClinicalDate) -> String {
                     "  goal {} [{}] {} — {} by {}: {status}",
                     short(g.goal_id),
                     g.domain,
-                    g.description.expose(),
+                    shown(g.description.expose()),
                     g.responsible,
                     g.target_on
                 );
@@ -263,7 +263,11 @@ pub fn render_trajectory(
         if let (Some(on), Some(d)) = (e.assessed_on, &e.decision) {
             let _ = match d {
                 InitialDecision::Redirected { to } => {
-                    write!(out, " → assessed {on}, redirected to {}", to.expose())
+                    write!(
+                        out,
+                        " → assessed {on}, redirected to {}",
+                        shown(to.expose())
+                    )
                 }
                 other => write!(out, " → assessed {on}, {}", other.word()),
             };
@@ -315,7 +319,7 @@ pub fn render_trajectory(
                 let _ = write!(out, "; the child took part");
             }
             if let Some(v) = &m.child_voice {
-                let _ = write!(out, " — \"{}\"", v.expose());
+                let _ = write!(out, " — \"{}\"", shown(v.expose()));
             }
             let _ = writeln!(out);
         }
@@ -351,7 +355,7 @@ pub fn render_trajectory(
                 "  {} [{}] {} (v{}–v{}, target {}): {} — {}",
                 short(g.goal_id),
                 g.domain,
-                g.description.expose(),
+                shown(g.description.expose()),
                 g.first_version,
                 g.last_version,
                 g.target_on,
@@ -425,7 +429,11 @@ pub fn render_trajectory(
         let _ = write!(
             out,
             "  {}  #{:<4} {:<6} {:<27} {}",
-            e.occurred_on, e.sequence, age, e.event_type, e.summary
+            e.occurred_on,
+            e.sequence,
+            age,
+            e.event_type,
+            shown(&e.summary)
         );
         if let Some(c) = &e.correction {
             let what = if c.entered_in_error {
@@ -437,7 +445,7 @@ pub fn render_trajectory(
                 out,
                 "  [{what} by #{}: {}]",
                 c.by_sequence,
-                c.reason.expose()
+                shown(c.reason.expose())
             );
         }
         let _ = writeln!(out);

@@ -105,7 +105,7 @@ pub async fn gaps(app: &App, args: GapsArgs) -> Result<(), AppError> {
         GapsFormat::Csv => {
             out!("{}", csv_of(gaps)?.trim_end());
             // CSV has no place for it: how current the list is goes to standard error.
-            eprintln!("{}", freshness_line(&answer.freshness));
+            err!("{}", freshness_line(&answer.freshness));
         }
         GapsFormat::Text => {
             out!(

@@ -246,18 +246,38 @@ impl RawEvent {
     }
 }
 
-/// A URL fit for messages and logs: any password replaced by `***`.
+/// A URL fit for messages and logs: any password replaced by `***`, in the user information
+/// (`user:password@host`, where the password may itself hold `@` or `:`) or in a query parameter
+/// (`?password=…`, `sslpassword=…`).
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => base.to_string(),
+            },
+            None => base.to_string(),
+        },
+        None => base.to_string(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                    format!("{key}=***")
+                }
+                _ => param.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -275,5 +295,17 @@ mod tests {
             "postgres://postgres@127.0.0.1/x"
         );
         assert_eq!(redact("sqlite://lifecourse.db"), "sqlite://lifecourse.db");
+        assert_eq!(
+            redact("postgres://u:p@ss@host:5432/db"),
+            "postgres://u:***@host:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://u@host/db?password=s3cret&sslmode=require"),
+            "postgres://u@host/db?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://host/db?sslmode=require&sslpassword=x:y@z"),
+            "postgres://host/db?sslmode=require&sslpassword=***"
+        );
     }
 }
