@@ -471,13 +471,25 @@ fn database_urls_that_cannot_work_are_explained() {
     assert!(!err.contains("secret"), "no password in messages: {err}");
 }
 
+/// How many migrations this release ships, and the latest version: read from `migrations/`.
+fn migrations() -> (usize, u64) {
+    let versions: Vec<u64> = std::fs::read_dir("migrations/sqlite")
+        .unwrap()
+        .filter_map(|f| {
+            let name = f.unwrap().file_name().into_string().unwrap();
+            name.split('_').next().and_then(|v| v.parse().ok())
+        })
+        .collect();
+    (versions.len(), versions.into_iter().max().unwrap_or(0))
+}
+
 #[test]
 fn migrate_creates_the_schema_once() {
     let ws = Workspace::new();
     let first = ws.run(&["migrate"], None);
     assert_ok(&first);
     assert!(
-        stdout(&first).contains("applied 3 migration(s)"),
+        stdout(&first).contains(&format!("applied {} migration(s)", migrations().0)),
         "{}",
         stdout(&first)
     );
@@ -1095,7 +1107,7 @@ async fn on_postgresql_only_migrate_changes_the_schema() {
         assert_eq!(gaps.status.code(), Some(1), "{}", stderr(&gaps));
         assert!(
             stderr(&gaps).contains(
-                "the database schema is at version 0, this program needs 3: ask the database owner to run `lifecourse migrate`"
+                &format!("the database schema is at version 0, this program needs {}: ask the database owner to run `lifecourse migrate`", migrations().1)
             ),
             "{}",
             stderr(&gaps)
@@ -1104,7 +1116,7 @@ async fn on_postgresql_only_migrate_changes_the_schema() {
         assert_eq!(run_with_url(&url, &["gaps"], None).status.code(), Some(1));
         let migrate = run_with_url(&url, &["migrate"], None);
         assert_ok(&migrate);
-        assert!(stdout(&migrate).contains("applied 3 migration(s)"), "{}", stdout(&migrate));
+        assert!(stdout(&migrate).contains(&format!("applied {} migration(s)", migrations().0)), "{}", stdout(&migrate));
         let gaps = run_with_url(&url, &["gaps", "--as-of", "2024-01-01"], None);
         assert_ok(&gaps);
         assert!(
@@ -1144,4 +1156,86 @@ fn an_opening_without_a_key_lands_on_the_child_its_fresh_key_names() {
         recorded["idempotency_key"]
     );
     assert_eq!(ws.entries(), 1);
+}
+
+/// Records `json` as sw1@centre-sud from a machine whose clock is set to `tz`.
+fn record_in_time_zone(ws: &Workspace, tz: &str, json: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifecourse"))
+        .args(["--as", "sw1@centre-sud", "record"])
+        .env("DATABASE_URL", &ws.url)
+        .env("TZ", tz)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn today_is_the_centres_date_not_the_machines() {
+    use chrono::{Days, Utc};
+    let ws = Workspace::with_team();
+    assert_ok(&ws.record(&readme_examples()[0]));
+    let contact = |key: &str, on: chrono::NaiveDate| {
+        format!(
+            r#"{{"child_id": "{LEA}", "idempotency_key": "{key}", "command": {{"type": "record_family_contact", "occurred_on": "{on}", "mode": "phone", "with": "child"}}}}"#
+        )
+    };
+    let day_at = |tz: chrono_tz::Tz| Utc::now().with_timezone(&tz).date_naive();
+    // The centre is in the default zone (America/Toronto); a laptop set to UTC+14 cannot date an
+    // entry on the centre's tomorrow.
+    let toronto = day_at(chrono_tz::America::Toronto);
+    let out = record_in_time_zone(
+        &ws,
+        "Pacific/Kiritimati",
+        &contact("t1", toronto.checked_add_days(Days::new(1)).unwrap()),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is in the future"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ok(&record_in_time_zone(
+        &ws,
+        "Pacific/Kiritimati",
+        &contact("t2", toronto),
+    ));
+
+    // Once the centre's own zone is set, its today is judged there, whatever the machine's.
+    assert_ok(&ws.run(
+        &[
+            "centre",
+            "set-time-zone",
+            "centre-sud",
+            "Pacific/Kiritimati",
+        ],
+        None,
+    ));
+    let kiritimati = day_at(chrono_tz::Pacific::Kiritimati);
+    assert_ok(&record_in_time_zone(
+        &ws,
+        "America/Vancouver",
+        &contact("t3", kiritimati),
+    ));
+    let out = record_in_time_zone(
+        &ws,
+        "America/Vancouver",
+        &contact("t4", kiritimati.checked_add_days(Days::new(1)).unwrap()),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+
+    let bad = ws.run(
+        &["centre", "set-time-zone", "centre-sud", "Mars/Olympus"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("unknown time zone \"Mars/Olympus\""));
 }

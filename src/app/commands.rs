@@ -131,12 +131,13 @@ impl App {
     pub async fn record(
         &self,
         principal: &Principal,
-        calendar: ClinicalCalendar,
         input: CommandInput,
     ) -> Result<Recorded, AppError> {
         // Once: without a key, a fresh one is made (and an opening's child derived from it).
         let envelope = input.envelope()?;
         let recorder = self.recorder(principal, envelope.0, &input.command).await?;
+        // Today is the file's centre's today, wherever the command comes from.
+        let calendar = self.calendar_of(&recorder.centre).await?;
         let request = input.into_request(envelope, recorder);
         self.store_request(calendar, request).await
     }

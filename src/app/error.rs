@@ -139,6 +139,8 @@ pub enum InvalidInput {
     },
     #[error("unknown setting {0:?}; the settings are: {1}")]
     UnknownSetting(String, String),
+    #[error("unknown time zone {0:?}: expected an IANA time zone name such as America/Toronto or Europe/Paris")]
+    UnknownTimeZone(String),
     #[error("unknown role {0:?}; expected one of: {1}")]
     UnknownRole(String, String),
     #[error("a member of staff works for at least one centre (--centre)")]

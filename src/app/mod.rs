@@ -9,6 +9,7 @@
 //!   embedded SQLite store a CLI write catches them up before it returns.
 //! - Settings (the follow-up thresholds) live in the database, shared by every process.
 
+mod centres;
 mod commands;
 mod error;
 mod queries;
@@ -18,6 +19,7 @@ mod staff;
 use lifecourse_events::*;
 use serde::Serialize;
 
+pub use centres::{time_zone, DEFAULT_TIME_ZONE};
 pub use commands::{CommandInput, DemoReport};
 pub use error::{AppError, ErrorKind, InvalidInput};
 pub use queries::{GapsAnswer, Page, Period};

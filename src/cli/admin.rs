@@ -1,10 +1,11 @@
-//! `lifecourse staff add|list|disable` and `lifecourse settings show|set`.
+//! `lifecourse staff add|list|disable`, `lifecourse settings show|set` and `lifecourse centre
+//! set-time-zone|list`.
 
 use clap::{Args, Subcommand};
 use lifecourse_events::*;
 
 use super::{json, Format};
-use crate::app::{App, AppError, NewStaff, Role};
+use crate::app::{App, AppError, NewStaff, Role, DEFAULT_TIME_ZONE};
 
 #[derive(Subcommand, Debug)]
 pub enum StaffCommand {
@@ -40,6 +41,36 @@ pub struct StaffAddArgs {
 
 fn parse_role(word: &str) -> Result<Role, String> {
     Role::parse(word).map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CentreCommand {
+    /// Set the time zone in which the centre's "today" is judged (an IANA name such as
+    /// America/Toronto); no entry may be dated after that day
+    SetTimeZone {
+        centre: CentreId,
+        /// e.g. America/Toronto, America/Vancouver, Europe/Paris
+        time_zone: String,
+    },
+    /// List the centres with a time zone of their own (the others use the default)
+    List,
+}
+
+pub async fn centre(app: &App, command: CentreCommand) -> Result<(), AppError> {
+    match command {
+        CentreCommand::SetTimeZone { centre, time_zone } => {
+            app.set_time_zone(&centre, &time_zone).await?;
+            let today = app.today(Some(&centre)).await?;
+            out!("{centre}: time zone {time_zone}; today there is {today}");
+        }
+        CentreCommand::List => {
+            for (centre, zone) in app.time_zones().await? {
+                out!("{centre}\t{zone}");
+            }
+            out!("(any other centre: {DEFAULT_TIME_ZONE})");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]

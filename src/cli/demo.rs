@@ -8,8 +8,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lifecourse_events::*;
 
+use super::history;
 use super::read::checked;
-use super::{history, local_today};
 use crate::app::{App, AppError, InvalidInput};
 use crate::cohort::CohortSpec;
 use crate::domain::ClinicalCalendar;
@@ -42,7 +42,7 @@ const MAX_YEARS: u32 = 100;
 const DEFAULT_UNTIL: &str = "2026-06-30";
 
 pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
-    let today = local_today();
+    let today = app.today(Some(&args.centre)).await?;
     let fixed: ClinicalDate = DEFAULT_UNTIL.parse().expect("a valid date");
     let until = checked("--until", args.until)?.unwrap_or(fixed.min(today));
     if until > today {

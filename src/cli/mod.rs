@@ -35,7 +35,7 @@ mod worklist;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use lifecourse_events::{ClinicalDate, PersonId};
+use lifecourse_events::PersonId;
 
 use crate::app::{App, AppError, Freshness, InvalidInput};
 use crate::store::{redact, DEFAULT_DATABASE_URL};
@@ -99,6 +99,9 @@ enum Command {
     /// Shared settings (follow-up thresholds), stored in the database
     #[command(subcommand)]
     Settings(admin::SettingsCommand),
+    /// Centres' own settings: the time zone in which a centre's "today" is judged
+    #[command(subcommand)]
+    Centre(admin::CentreCommand),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -108,11 +111,6 @@ pub enum Format {
     Text,
     /// Stable, documented JSON
     Json,
-}
-
-/// Today's date where the centre is (the machine's local time zone).
-pub fn local_today() -> ClinicalDate {
-    ClinicalDate(chrono::Local::now().date_naive())
 }
 
 /// The one line that says how current a read answer is.
@@ -201,6 +199,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Rebuild(args) => project::rebuild(&app, args).await,
         Command::Staff(command) => admin::staff(&app, command).await,
         Command::Settings(command) => admin::settings(&app, command).await,
+        Command::Centre(command) => admin::centre(&app, command).await,
     };
     app.close().await;
     result

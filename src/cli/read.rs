@@ -8,7 +8,7 @@ use lifecourse_events::*;
 use lifecourse_projections::{CurrentPlan, Trajectory};
 use serde::Serialize;
 
-use super::{freshness_line, json, local_today, shown, Format};
+use super::{freshness_line, json, shown, Format};
 use crate::app::{self, App, AppError, Freshness};
 
 #[derive(Args, Debug)]
@@ -78,7 +78,10 @@ struct PlanReport<'a> {
 pub async fn plan(app: &App, args: PlanArgs) -> Result<(), AppError> {
     let as_of = checked("--as-of", args.as_of)?;
     let answer = app.plan(args.child_id, as_of, args.known_at).await?;
-    let on = as_of.unwrap_or_else(local_today);
+    let on = match as_of {
+        Some(on) => on,
+        None => app.today(answer.value.centre.as_ref()).await?,
+    };
     match args.format {
         Format::Json => out!(
             "{}",

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{json, local_today, Format};
+use super::{json, Format};
 use crate::app::{App, AppError, CommandInput, InvalidInput, Principal};
-use crate::domain::ClinicalCalendar;
 use crate::recording::Recorded;
 
 #[derive(Args, Debug)]
@@ -21,10 +20,7 @@ pub struct RecordArgs {
 pub async fn run(app: &App, principal: &Principal, args: RecordArgs) -> Result<(), AppError> {
     let text = read_input(args.file.as_ref())?;
     let input = CommandInput::parse(&text)?;
-    let calendar = ClinicalCalendar {
-        today: local_today(),
-    };
-    let recorded = app.record(principal, calendar, input).await?;
+    let recorded = app.record(principal, input).await?;
     // One user on the embedded store sees what they just recorded.
     app.catch_up_if_embedded().await?;
     match args.format {

@@ -9,7 +9,7 @@ use lifecourse_projections::{Gap, Indicators};
 use serde::Serialize;
 
 use super::read::{checked, parse_moment};
-use super::{freshness_line, json, local_today};
+use super::{freshness_line, json};
 use crate::app::{App, AppError, Freshness, Page, Period};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -80,7 +80,10 @@ struct IndicatorsReport<'a> {
 }
 
 pub async fn gaps(app: &App, args: GapsArgs) -> Result<(), AppError> {
-    let as_of = checked("--as-of", args.as_of)?.unwrap_or_else(local_today);
+    let as_of = match checked("--as-of", args.as_of)? {
+        Some(on) => on,
+        None => app.today(args.centre.as_ref()).await?,
+    };
     let page = Page {
         offset: args.offset,
         limit: args.limit,
@@ -119,7 +122,10 @@ pub async fn gaps(app: &App, args: GapsArgs) -> Result<(), AppError> {
 }
 
 pub async fn indicators_command(app: &App, args: IndicatorsArgs) -> Result<(), AppError> {
-    let to = checked("--to", args.to)?.unwrap_or_else(local_today);
+    let to = match checked("--to", args.to)? {
+        Some(on) => on,
+        None => app.today(args.centre.as_ref()).await?,
+    };
     let period = match checked("--from", args.from)? {
         Some(from) => Period::new(from, to)?,
         None => Period::year_to(to)?,
