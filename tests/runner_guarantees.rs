@@ -452,3 +452,32 @@ async fn a_transaction_held_open_elsewhere_does_not_freeze_the_read_models() {
     }
     assert_eq!(stored_views(&store).await, views);
 }
+
+/// The same, from the very first event: a database whose every event lies beyond the horizon
+/// (as for a test's fresh database while other tests write) still gets its rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_catch_up_behind_a_transaction_held_elsewhere_shows_the_file() {
+    use sqlx::Connection;
+    let store = common::postgres().await;
+    let mut elsewhere = sqlx::PgConnection::connect(&common::admin_url())
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut elsewhere).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut elsewhere)
+        .await
+        .unwrap();
+    let child = common::open_child(&store).await;
+    let rules = FollowUpRules::default();
+    Runner::new(&store, rules.clone()).catch_up().await.unwrap();
+    let views = stored_views(&store).await;
+    for p in Projection::ALL {
+        let (_, applied, last) = &views[&(p, child)];
+        assert_eq!((*applied, *last), (1, 1), "{p} shows the file");
+    }
+    assert_eq!(views, folded_views(&store, &[child], &rules).await);
+    sqlx::query("ROLLBACK")
+        .execute(&mut elsewhere)
+        .await
+        .unwrap();
+}

@@ -22,7 +22,7 @@ use lifecourse_events::*;
 use lifecourse_projections::{expectations, ChildHistory, CurrentPlan, FollowUpRules, Trajectory};
 use serde::Serialize;
 
-use crate::store::{BatchEvent, Cursor, Fingerprint, Store, StoreError, ViewRow, ViewTx};
+use crate::store::{BatchEvent, Fingerprint, Store, StoreError, ViewRow, ViewTx};
 
 /// The read models the runner keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -189,15 +189,16 @@ impl<'s> Runner<'s> {
     pub async fn catch_up(&self) -> Result<u64, RunnerError> {
         let mut applied = 0;
         let mut to_rebuild = Vec::new();
-        let has_events = self.store.horizon().await? != Cursor::default();
         for projection in Projection::ALL {
             let checkpoint = self.store.checkpoint(projection.name()).await?;
-            let fresh = checkpoint.cursor == Cursor::default();
+            // Never built: no fingerprint yet (even where every event so far lies beyond the
+            // horizon, the rebuild records the fingerprint the early rows are then written with).
+            let fresh = checkpoint.config.is_none();
             let stale = !fresh && checkpoint.config != Some(projection.config(&self.rules));
             if stale {
                 tracing::warn!(%projection, "fold code version or follow-up thresholds changed: rebuilding");
             }
-            if stale || (fresh && has_events) {
+            if stale || fresh {
                 to_rebuild.push(projection);
             }
         }
@@ -241,7 +242,7 @@ impl<'s> Runner<'s> {
         let mut tx = self.store.begin_views().await?;
         tx.lock(projection.name()).await?;
         let now = tx.checkpoint(projection.name()).await?;
-        if now.cursor == Cursor::default() || now.config != Some(projection.config(&self.rules)) {
+        if now.config != Some(projection.config(&self.rules)) {
             // Not built yet, or built with other thresholds or fold code: a rebuild decides.
             return Ok(0);
         }
