@@ -437,6 +437,12 @@ impl<'s> Runner<'s> {
                 .await?;
         }
         tx.commit().await?;
+        // What is committed beyond the horizon (behind a transaction in flight elsewhere): the
+        // rebuilt tables show it too, as the incremental runner's do.
+        for p in projections {
+            let beyond = self.apply_beyond_horizon(*p).await?;
+            progress(beyond);
+        }
         let report = RebuildReport {
             events,
             children: children.len() as u64,
