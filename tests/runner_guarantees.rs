@@ -439,6 +439,13 @@ async fn a_transaction_held_open_elsewhere_does_not_freeze_the_read_models() {
             .unwrap()
             > 0
     );
+    // A rebuild meanwhile shows the same.
+    runner.rebuild(&Projection::ALL, |_| {}).await.unwrap();
+    assert_eq!(
+        stored_views(&store).await,
+        views,
+        "a rebuild behind the horizon"
+    );
 
     // The transaction ends; the checkpoint then moves over the events applied early, which
     // are not applied twice.
