@@ -158,6 +158,9 @@ impl RebuildReport {
     }
 }
 
+/// The largest batch the runner applies in one transaction (`project --batch-size`).
+pub const MAX_BATCH_SIZE: usize = 100_000;
+
 pub struct Runner<'s> {
     store: &'s Store,
     rules: FollowUpRules,
@@ -173,8 +176,10 @@ impl<'s> Runner<'s> {
         }
     }
 
+    /// Events applied per transaction, between 1 and `MAX_BATCH_SIZE` (a larger number is taken
+    /// as the maximum: a batch's rows are held in memory and written in one transaction).
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size.max(1);
+        self.batch_size = batch_size.clamp(1, MAX_BATCH_SIZE);
         self
     }
 
@@ -189,6 +194,7 @@ impl<'s> Runner<'s> {
     pub async fn catch_up(&self) -> Result<u64, RunnerError> {
         let mut applied = 0;
         let mut to_rebuild = Vec::new();
+        self.store.drop_abandoned_scratch().await?;
         let has_events = self.store.horizon().await? != Cursor::default();
         for projection in Projection::ALL {
             let checkpoint = self.store.checkpoint(projection.name()).await?;
@@ -370,10 +376,15 @@ impl<'s> Runner<'s> {
         mut progress: impl FnMut(u64),
     ) -> Result<RebuildReport, RunnerError> {
         let started = Instant::now();
+        // A killed rebuild's tables hold copies of identifying data: never leave them behind.
+        self.store.drop_abandoned_scratch().await?;
         let horizon = self.store.horizon().await?;
+        let mut claims = Vec::new();
         let mut scratch = Vec::new();
         for p in projections {
-            scratch.push((*p, self.store.create_scratch(p.table()).await?));
+            let table = self.store.create_scratch(p.table()).await?;
+            scratch.push((*p, table.name.clone()));
+            claims.push(table);
         }
         // Everything below the horizon, child by child: each history read and folded once.
         let children = self.store.children_upto(horizon).await?;
@@ -428,6 +439,7 @@ impl<'s> Runner<'s> {
                 .await?;
         }
         tx.commit().await?;
+        drop(claims);
         let report = RebuildReport {
             events,
             children: children.len() as u64,
