@@ -3,6 +3,8 @@
 //! which runs one behaviour suite against both so the stores cannot drift apart.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod cluster;
 pub mod journeys;
 pub mod oracle;
 
