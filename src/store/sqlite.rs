@@ -228,7 +228,7 @@ fn migrate_locked(
     Box::pin(async move {
         let mut conn = pool.acquire().await?;
         let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-        let before = applied(&mut *tx).await;
+        let before = applied(&mut tx).await;
         MIGRATOR.run_direct(&mut *tx).await?;
         for (name, create) in PROTECTION {
             let present: i64 = sqlx::query_scalar(
@@ -242,7 +242,7 @@ fn migrate_locked(
                 sqlx::query(create).execute(&mut *tx).await?;
             }
         }
-        let after = applied(&mut *tx).await;
+        let after = applied(&mut tx).await;
         tx.commit().await?;
         Ok(after - before)
     })
