@@ -425,11 +425,18 @@ fn postgres_restarted_under_a_write_loop_keeps_every_acknowledged_command() {
                 cli::stderr(&out)
             );
             if code == 1 {
+                // Log lines (warnings) may come first; the failure itself is one `error:` line.
+                let stderr = cli::stderr(&out);
                 assert!(
-                    cli::stderr(&out).starts_with("error: "),
-                    "{}",
-                    cli::stderr(&out)
+                    stderr.lines().any(|l| l.starts_with("error: "))
+                        && !stderr.contains("panicked"),
+                    "{stderr}"
                 );
+                if !stderr.starts_with("error: ") {
+                    eprintln!(
+                        "fault-suite: postgres restart: a failed write also logged: {stderr}"
+                    );
+                }
             }
             *codes.entry(code).or_default() += 1;
             if code == 0 {
@@ -586,7 +593,10 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
     let url = sqlite_url(disk.dir.path());
     let child = team_and_file(&url);
     let mut acknowledged: BTreeSet<String> = ["fault-open".to_string()].into();
-    // Fill what is left of the disk.
+    // Fill what is left of the disk but a little, freed again at once: enough for a process to
+    // open the database (its -shm), not for the log to grow for long.
+    let reserve = disk.dir.path().join("reserve");
+    std::fs::write(&reserve, vec![0u8; 96 * 1024]).unwrap();
     let filler = disk.dir.path().join("filler");
     {
         use std::io::Write;
@@ -594,8 +604,10 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
         let block = vec![0u8; 4096];
         while f.write_all(&block).and_then(|_| f.sync_all()).is_ok() {}
     }
+    std::fs::remove_file(&reserve).unwrap();
     let (mut failed, mut stored) = (0, 0);
     let mut message = String::new();
+    let mut failed_key = String::new();
     for i in 0..50 {
         let key = format!("full-{i}");
         let out = cli::record(&url, SW1, &cli::contact_json(&child.to_string(), &key));
@@ -607,6 +619,7 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
             Some(1) => {
                 failed += 1;
                 message = cli::stderr(&out);
+                failed_key = key;
                 break;
             }
             other => panic!(
@@ -627,8 +640,11 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
         "{message}"
     );
     std::fs::remove_file(&filler).unwrap();
-    for i in 0..3 {
-        let key = format!("after-{i}");
+    // The failed command sent again, then new ones: each stored once.
+    let again = [failed_key]
+        .into_iter()
+        .chain((0..3).map(|i| format!("after-{i}")));
+    for key in again {
         let out = cli::record(&url, SW1, &cli::contact_json(&child.to_string(), &key));
         assert_eq!(cli::code(&out), Some(0), "{}", cli::stderr(&out));
         acknowledged.insert(key);

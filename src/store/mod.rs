@@ -48,14 +48,14 @@ pub enum StoreError {
     PostgresUnreachable { url: String, source: sqlx::Error },
     #[error("cannot bring the database schema up to date: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
+    #[error("database error: {0}{hint}", hint = disk_hint(.0))]
     Database(#[from] sqlx::Error),
     #[error("cannot load child {child}'s file: {source}")]
     Load {
         child: ChildId,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("cannot record in child {child}'s file: {source}")]
+    #[error("cannot record in child {child}'s file: {source}{hint}", hint = source.downcast_ref::<sqlx::Error>().map_or("", disk_hint))]
     Record {
         child: ChildId,
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -72,6 +72,20 @@ pub enum StoreError {
         sequence: i64,
         problem: String,
     },
+}
+
+/// What to look at when SQLite reports an I/O error or a full database: mostly a full disk, or a
+/// file this user may not write. Empty for every other error.
+pub(crate) fn disk_hint(err: &sqlx::Error) -> &'static str {
+    let code = err
+        .as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|c| c.parse::<i32>().ok());
+    match code.map(|c| c & 0xff) {
+        Some(13) => "; the disk is full: free some space and send the command again",
+        Some(10) => "; is the disk full? Free some space, check the file's permissions, and send the command again",
+        _ => "",
+    }
 }
 
 /// How many files and entries a store holds.

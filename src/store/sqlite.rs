@@ -55,20 +55,6 @@ const PROTECTION: [(&str, &str); 3] = [
     ),
 ];
 
-/// What to look at when a file cannot be opened: SQLite's I/O and "full" errors mostly mean a
-/// full disk or a file this user may not write.
-fn open_hint(err: &sqlx::Error) -> &'static str {
-    let code = err
-        .as_database_error()
-        .and_then(|db| db.code())
-        .and_then(|c| c.parse::<i32>().ok());
-    match code.map(|c| c & 0xff) {
-        Some(13) => "; the disk is full: free some space and send the command again",
-        Some(10) => "; is the disk full? Free some space, check the file's permissions, and send the command again",
-        _ => "",
-    }
-}
-
 /// Why `url` names a database that would not outlive the process, if it does.
 pub(super) fn not_durable(url: &str) -> Option<&'static str> {
     let rest = url
@@ -115,7 +101,7 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let open_error = |source| StoreError::SqliteOpen {
             url: url.to_string(),
-            hint: open_hint(&source),
+            hint: super::disk_hint(&source),
             source,
         };
         if let Some(why) = not_durable(url) {
