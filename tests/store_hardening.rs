@@ -332,3 +332,85 @@ async fn a_new_sqlite_database_and_its_wal_are_readable_by_their_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{path} has mode {:o}", mode & 0o777);
     }
 }
+
+/// A database written before commit eras existed: its events become era 1, the era of the cluster
+/// that migrates it, and checkpoints that had moved are placed in era 1 too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_before_commit_eras_are_the_first_era_of_this_cluster() {
+    let store = common::postgres_unmigrated().await;
+    let Store::Postgres(pg) = &store.store else {
+        unreachable!()
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut before = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    before.migrations = std::borrow::Cow::Owned(
+        before
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 3)
+            .cloned()
+            .collect(),
+    );
+    before.run(pg.pool()).await.unwrap();
+    let first = common::open_child(&store).await;
+    sqlx::query(
+        "UPDATE projection_checkpoints SET transaction_id = '12345', position = 1 WHERE projection = 'trajectory'",
+    )
+    .execute(pg.pool())
+    .await
+    .unwrap();
+
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let eras: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT era, count(*) FROM events GROUP BY era ORDER BY era")
+            .fetch_all(pg.pool())
+            .await
+            .unwrap();
+    assert_eq!(eras, vec![(1, 1)]);
+    let checkpoints: Vec<(String, i64)> =
+        sqlx::query_as("SELECT projection, era FROM projection_checkpoints ORDER BY projection")
+            .fetch_all(pg.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        checkpoints,
+        vec![
+            ("action_plan".to_string(), 0),
+            ("follow_up".to_string(), 0),
+            ("trajectory".to_string(), 1)
+        ]
+    );
+    let this_cluster: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM store_eras s, pg_control_system() c
+          WHERE s.era = 1 AND s.system_identifier = c.system_identifier",
+    )
+    .fetch_one(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(this_cluster, 1);
+
+    // Writing goes on in era 1, and the read models follow.
+    let second = common::open_child(&store).await;
+    let era: i64 = sqlx::query_scalar("SELECT era FROM events WHERE aggregate_id = $1")
+        .bind(second.to_string())
+        .fetch_one(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(era, 1);
+    sqlx::query("UPDATE projection_checkpoints SET era = 0, transaction_id = '0', position = 0")
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    lifecourse::runner::Runner::new(&store, Default::default())
+        .catch_up()
+        .await
+        .unwrap();
+    for child in [first, second] {
+        let row = store
+            .view_row("proj_trajectory", child)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((row.applied_events, row.last_sequence), (1, 1));
+    }
+}
