@@ -624,6 +624,8 @@ impl Store {
 
     /// Drops the scratch tables of rebuilds that were killed before their swap (they hold copies
     /// of identifying view data); leaves those of rebuilds still running. Returns their names.
+    /// On PostgreSQL only this role's own tables are candidates (another role's cannot be
+    /// dropped by it; that role's next rebuild drops them).
     pub async fn drop_abandoned_scratch(&self) -> Result<Vec<String>, StoreError> {
         let pattern = format!("proj\\_%{}%", SCRATCH_MARK.replace('_', "\\_"));
         let mut dropped = Vec::new();
@@ -648,7 +650,8 @@ impl Store {
             Store::Postgres(s) => {
                 let names: Vec<String> = sqlx::query_scalar(
                     "SELECT tablename::text FROM pg_tables
-                      WHERE schemaname = current_schema() AND tablename LIKE $1 ESCAPE '\\'",
+                      WHERE schemaname = current_schema() AND tablename LIKE $1 ESCAPE '\\'
+                        AND tableowner = current_user",
                 )
                 .bind(&pattern)
                 .fetch_all(s.pool())
