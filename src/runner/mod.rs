@@ -231,15 +231,15 @@ impl<'s> Runner<'s> {
     /// Brings the rows of children with committed events beyond the horizon up to those events,
     /// without moving the checkpoint. On PostgreSQL the horizon stops at the oldest transaction
     /// still in flight anywhere on the server (another database's long transaction too); waiting
-    /// for it would leave reads silently behind. A row is the fold of its child's events
+    /// for it would leave reads silently behind. Every child with events after the checkpoint is
+    /// looked at, not only those above the horizon now: the horizon may have passed an event
+    /// between the last batch's read and this query, and that event would otherwise wait for
+    /// the next catch-up. A row is the fold of its child's events
     /// `1..=n` and a child's events commit in sequence order, so writing it early is safe; when
     /// the checkpoint later reaches those events, `apply` skips what the row already has.
     async fn apply_beyond_horizon(&self, projection: Projection) -> Result<u64, RunnerError> {
         let checkpoint = self.store.checkpoint(projection.name()).await?;
-        let children = self
-            .store
-            .children_beyond_horizon(checkpoint.cursor)
-            .await?;
+        let children = self.store.children_after(checkpoint.cursor).await?;
         if children.is_empty() {
             return Ok(0);
         }

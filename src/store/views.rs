@@ -226,22 +226,19 @@ impl Store {
             .collect()
     }
 
-    /// The children with committed events that `events_after` cannot read yet: on PostgreSQL,
-    /// events after `cursor` whose transaction is at or above the horizon (committed, since this
-    /// query sees them, but behind a transaction still in flight somewhere on the server). Empty
-    /// on SQLite, whose horizon is its last event.
-    pub async fn children_beyond_horizon(
-        &self,
-        cursor: Cursor,
-    ) -> Result<Vec<ChildId>, StoreError> {
+    /// The children with committed events after `cursor`, whether or not `events_after` may read
+    /// them yet: on PostgreSQL, events below the horizon the runner has not reached, and events
+    /// at or above it (committed, since this query sees them, but behind a transaction still in
+    /// flight somewhere on the server). The horizon moves between two queries, so asking only
+    /// for events above it would miss one that was above it when the runner's last batch read
+    /// and is below it now. Empty on SQLite, whose horizon is its last event.
+    pub async fn children_after(&self, cursor: Cursor) -> Result<Vec<ChildId>, StoreError> {
         let Store::Postgres(s) = self else {
             return Ok(vec![]);
         };
         let children: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT aggregate_id FROM events
               WHERE aggregate_type = $1
-                AND era = (SELECT lifecourse_cluster_era())
-                AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
                 AND (era, transaction_id, position) > ($4, $2::text::xid8, $3)
               ORDER BY aggregate_id",
         )
