@@ -244,9 +244,26 @@ impl<'s> Runner<'s> {
             return Ok(0);
         }
         let histories = self.store.histories(&children, None).await?;
-        let table = projection.table();
         let mut tx = self.store.begin_views().await?;
         tx.lock(projection.name()).await?;
+        let applied = self
+            .bring_up_to_date(&mut tx, projection, projection.table(), histories)
+            .await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// Writes the rows of `histories`' children in `table` that are behind their child's
+    /// history (each row the fold of the whole history, its count raised by the events it
+    /// lacked); returns how many events that applied.
+    async fn bring_up_to_date(
+        &self,
+        tx: &mut ViewTx<'_>,
+        projection: Projection,
+        table: &str,
+        histories: BTreeMap<ChildId, Vec<StoredEvent>>,
+    ) -> Result<u64, RunnerError> {
+        let children: Vec<ChildId> = histories.keys().copied().collect();
         let counters = tx.counters(table, &children).await?;
         let mut rows = Vec::new();
         let mut applied = 0;
@@ -265,8 +282,7 @@ impl<'s> Runner<'s> {
             }
         }
         tx.upsert(table, &rows).await?;
-        tx.commit().await?;
-        tracing::debug!(children = rows.len(), "applied events beyond the horizon");
+        tracing::debug!(children = rows.len(), %projection, "applied events beyond the horizon");
         Ok(applied)
     }
 
@@ -431,18 +447,30 @@ impl<'s> Runner<'s> {
             events += batch.len() as u64;
             progress(batch.len() as u64);
         }
+        // What is committed beyond the horizon (behind a transaction in flight anywhere on the
+        // server): rows brought up to it, as `catch_up` does, so a rebuild is never behind.
+        let beyond = self.store.children_after(cursor).await?;
+        let beyond = self.store.histories(&beyond, None).await?;
         let mut tx = self.store.begin_views().await?;
+        let mut beyond_events = 0;
         for (p, table) in &scratch {
             tx.lock(p.name()).await?;
+            // The same events for each projection: counted once.
+            beyond_events = self
+                .bring_up_to_date(&mut tx, *p, table, beyond.clone())
+                .await?
+                .max(beyond_events);
             tx.swap_in(p.table(), table).await?;
             tx.set_checkpoint(p.name(), cursor, &p.config(&self.rules))
                 .await?;
         }
         tx.commit().await?;
         drop(claims);
+        events += beyond_events;
+        let new_children = beyond.keys().filter(|c| !children.contains(c));
         let report = RebuildReport {
             events,
-            children: children.len() as u64,
+            children: (children.len() + new_children.count()) as u64,
             elapsed: started.elapsed(),
         };
         tracing::info!(
