@@ -157,8 +157,38 @@ where
                 }
             }
         }
+        Err(err) if is_busy(&err) => {
+            // SQLite's write lock stayed with another process past the busy timeout: nothing was
+            // stored, and sending again is safe.
+            tracing::warn!("the store's write lock is held elsewhere");
+            Err(RecordError::Conflict {
+                child_id: request.child_id,
+            })
+        }
         Err(err) => Err(storage(err)),
     }
+}
+
+/// The database error under a cqrs-es error, if there is one.
+fn database_error(err: &AggregateError<ChildFileError>) -> Option<&dyn sqlx::error::DatabaseError> {
+    match err {
+        AggregateError::UnexpectedError(source)
+        | AggregateError::DatabaseConnectionError(source) => source
+            .downcast_ref::<sqlx::Error>()
+            .and_then(sqlx::Error::as_database_error),
+        _ => None,
+    }
+}
+
+/// SQLite's write lock was not free within the busy timeout (`SQLITE_BUSY` and its extended
+/// codes).
+fn is_busy(err: &AggregateError<ChildFileError>) -> bool {
+    database_error(err).is_some_and(|db| {
+        db.code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5)
+            || db.message().contains("database is locked")
+    })
 }
 
 fn entry(e: &EventEnvelope<ChildFile>) -> RecordedEntry {
@@ -198,17 +228,18 @@ fn earlier_result(
 
 /// A second writer of the same sequence. postgres-es reports it as `AggregateConflict`; sqlite-es
 /// only recognises a PRIMARY KEY violation, and on our table the stream's key is a UNIQUE
-/// constraint, so there it arrives as an unexpected unique violation.
+/// constraint (an unexpected unique violation) guarded by the `events_no_replace` trigger, which
+/// refuses the insert first with its own message.
 fn is_conflict(err: &AggregateError<ChildFileError>) -> bool {
-    match err {
-        AggregateError::AggregateConflict => true,
-        AggregateError::UnexpectedError(source) => source
-            .downcast_ref::<sqlx::Error>()
-            .and_then(sqlx::Error::as_database_error)
-            .is_some_and(|db| db.kind() == sqlx::error::ErrorKind::UniqueViolation),
-        _ => false,
-    }
+    matches!(err, AggregateError::AggregateConflict)
+        || database_error(err).is_some_and(|db| {
+            db.kind() == sqlx::error::ErrorKind::UniqueViolation
+                || db.message().contains(ALREADY_STORED)
+        })
 }
+
+/// The message of SQLite's `events_no_replace` trigger (`migrations/sqlite/0004_no_replace.sql`).
+const ALREADY_STORED: &str = "an entry with this sequence, position or event id is already stored";
 
 fn storage(err: AggregateError<ChildFileError>) -> RecordError {
     match err {

@@ -139,9 +139,17 @@ async fn incremental_rebuilt_and_folded_views_are_identical(store: TestStore) {
                     .map_err(fail)?;
                 let rebuilt = stored_views(&store).await;
                 prop_assert_eq!(&rebuilt, &folded, "rebuild == pure fold");
+                // Nothing left to apply: the runner's next batches change no row. (On a shared
+                // server a transaction elsewhere may hold the horizon back during the rebuild;
+                // the checkpoint then passes, later, events the rows already have.)
                 for p in Projection::ALL {
-                    prop_assert_eq!(runner.step(p).await.map_err(fail)?, Step::CaughtUp);
+                    while runner.step(p).await.map_err(fail)? != Step::CaughtUp {}
                 }
+                prop_assert_eq!(
+                    &stored_views(&store).await,
+                    &folded,
+                    "after the rebuild, batches change nothing"
+                );
                 Ok(())
             })
         })

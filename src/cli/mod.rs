@@ -73,8 +73,13 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create or update the database schema (on PostgreSQL, with the owner role; the only
-    /// command that changes the schema there)
-    Migrate,
+    /// command that changes the schema there), restoring a dropped or disabled protection trigger
+    Migrate {
+        /// Change nothing: check that the triggers keeping events immutable are all there and
+        /// enabled (exit 1 naming each missing one)
+        #[arg(long)]
+        check: bool,
+    },
     /// Record a deterministic synthetic cohort (one centre over five years) and show one child
     Demo(demo::DemoArgs),
     /// Record one command given as JSON (a file, or standard input), as the person of --as
@@ -163,7 +168,21 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), AppError> {
-    if let Command::Migrate = cli.command {
+    if let Command::Migrate { check: true } = cli.command {
+        let app = App::connect(&cli.database_url).await?;
+        let missing = app.store().unprotected().await;
+        app.close().await;
+        let missing = missing?;
+        if !missing.is_empty() {
+            return Err(crate::store::StoreError::Unprotected(missing).into());
+        }
+        out!(
+            "{}: every trigger that keeps events immutable is in place",
+            redact(&cli.database_url)
+        );
+        return Ok(());
+    }
+    if let Command::Migrate { .. } = cli.command {
         let app = App::connect(&cli.database_url).await?;
         let applied = app.migrate().await;
         app.close().await;
@@ -184,7 +203,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
     };
     let result = match cli.command {
-        Command::Migrate => unreachable!("handled above"),
+        Command::Migrate { .. } => unreachable!("handled above"),
         Command::Demo(args) => demo::run(&app, &cli.database_url, args).await,
         Command::Record(args) => match principal().await {
             Ok(p) => record::run(&app, &p, args).await,

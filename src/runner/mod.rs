@@ -158,6 +158,9 @@ impl RebuildReport {
     }
 }
 
+/// The largest batch the runner applies in one transaction (`project --batch-size`).
+pub const MAX_BATCH_SIZE: usize = 100_000;
+
 pub struct Runner<'s> {
     store: &'s Store,
     rules: FollowUpRules,
@@ -173,8 +176,10 @@ impl<'s> Runner<'s> {
         }
     }
 
+    /// Events applied per transaction, between 1 and `MAX_BATCH_SIZE` (a larger number is taken
+    /// as the maximum: a batch's rows are held in memory and written in one transaction).
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size.max(1);
+        self.batch_size = batch_size.clamp(1, MAX_BATCH_SIZE);
         self
     }
 
@@ -189,6 +194,7 @@ impl<'s> Runner<'s> {
     pub async fn catch_up(&self) -> Result<u64, RunnerError> {
         let mut applied = 0;
         let mut to_rebuild = Vec::new();
+        self.store.drop_abandoned_scratch().await?;
         for projection in Projection::ALL {
             let checkpoint = self.store.checkpoint(projection.name()).await?;
             // Never built: no fingerprint yet (even where every event so far lies beyond the
@@ -223,13 +229,16 @@ impl<'s> Runner<'s> {
         Ok(applied)
     }
 
-    /// Brings the rows of children with committed events after the checkpoint up to those
-    /// events, without moving the checkpoint. On PostgreSQL the horizon stops at the oldest
-    /// transaction still in flight anywhere on the server (another database's long transaction
-    /// too); waiting for it would leave reads silently behind. A row is the fold of its child's
-    /// events `1..=n` and a child's events commit in sequence order, so writing it early is
-    /// safe; when the checkpoint later reaches those events, `apply` skips what the row already
-    /// has. Nothing is written unless the stored views were computed with this runner's
+    /// Brings the rows of children with committed events beyond the horizon up to those events,
+    /// without moving the checkpoint. On PostgreSQL the horizon stops at the oldest transaction
+    /// still in flight anywhere on the server (another database's long transaction too); waiting
+    /// for it would leave reads silently behind. Every child with events after the checkpoint is
+    /// looked at, not only those above the horizon now: the horizon may have passed an event
+    /// between the last batch's read and this query, and that event would otherwise wait for
+    /// the next catch-up. A row is the fold of its child's events
+    /// `1..=n` and a child's events commit in sequence order, so writing it early is safe; when
+    /// the checkpoint later reaches those events, `apply` skips what the row already has.
+    /// Nothing is written unless the stored views were computed with this runner's
     /// fingerprint, so rows of two fingerprints never mix.
     async fn apply_beyond_horizon(&self, projection: Projection) -> Result<u64, RunnerError> {
         let checkpoint = self.store.checkpoint(projection.name()).await?;
@@ -238,7 +247,6 @@ impl<'s> Runner<'s> {
             return Ok(0);
         }
         let histories = self.store.histories(&children, None).await?;
-        let table = projection.table();
         let mut tx = self.store.begin_views().await?;
         tx.lock(projection.name()).await?;
         let now = tx.checkpoint(projection.name()).await?;
@@ -246,6 +254,24 @@ impl<'s> Runner<'s> {
             // Not built yet, or built with other thresholds or fold code: a rebuild decides.
             return Ok(0);
         }
+        let applied = self
+            .bring_up_to_date(&mut tx, projection, projection.table(), histories)
+            .await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// Writes the rows of `histories`' children in `table` that are behind their child's
+    /// history (each row the fold of the whole history, its count raised by the events it
+    /// lacked); returns how many events that applied.
+    async fn bring_up_to_date(
+        &self,
+        tx: &mut ViewTx<'_>,
+        projection: Projection,
+        table: &str,
+        histories: BTreeMap<ChildId, Vec<StoredEvent>>,
+    ) -> Result<u64, RunnerError> {
+        let children: Vec<ChildId> = histories.keys().copied().collect();
         let counters = tx.counters(table, &children).await?;
         let mut rows = Vec::new();
         let mut applied = 0;
@@ -264,8 +290,7 @@ impl<'s> Runner<'s> {
             }
         }
         tx.upsert(table, &rows).await?;
-        tx.commit().await?;
-        tracing::debug!(children = rows.len(), "applied events beyond the horizon");
+        tracing::debug!(children = rows.len(), %projection, "applied events beyond the horizon");
         Ok(applied)
     }
 
@@ -379,10 +404,15 @@ impl<'s> Runner<'s> {
         mut progress: impl FnMut(u64),
     ) -> Result<RebuildReport, RunnerError> {
         let started = Instant::now();
+        // A killed rebuild's tables hold copies of identifying data: never leave them behind.
+        self.store.drop_abandoned_scratch().await?;
         let horizon = self.store.horizon().await?;
+        let mut claims = Vec::new();
         let mut scratch = Vec::new();
         for p in projections {
-            scratch.push((*p, self.store.create_scratch(p.table()).await?));
+            let table = self.store.create_scratch(p.table()).await?;
+            scratch.push((*p, table.name.clone()));
+            claims.push(table);
         }
         // Everything below the horizon, child by child: each history read and folded once.
         let children = self.store.children_upto(horizon).await?;
@@ -429,23 +459,30 @@ impl<'s> Runner<'s> {
             events += batch.len() as u64;
             progress(batch.len() as u64);
         }
+        // What is committed beyond the horizon (behind a transaction in flight anywhere on the
+        // server): rows brought up to it, as `catch_up` does, so a rebuild is never behind.
+        let beyond = self.store.children_after(cursor).await?;
+        let beyond = self.store.histories(&beyond, None).await?;
         let mut tx = self.store.begin_views().await?;
+        let mut beyond_events = 0;
         for (p, table) in &scratch {
             tx.lock(p.name()).await?;
+            // The same events for each projection: counted once.
+            beyond_events = self
+                .bring_up_to_date(&mut tx, *p, table, beyond.clone())
+                .await?
+                .max(beyond_events);
             tx.swap_in(p.table(), table).await?;
             tx.set_checkpoint(p.name(), cursor, &p.config(&self.rules))
                 .await?;
         }
         tx.commit().await?;
-        // What is committed beyond the horizon (behind a transaction in flight elsewhere): the
-        // rebuilt tables show it too, as the incremental runner's do.
-        for p in projections {
-            let beyond = self.apply_beyond_horizon(*p).await?;
-            progress(beyond);
-        }
+        drop(claims);
+        events += beyond_events;
+        let new_children = beyond.keys().filter(|c| !children.contains(c));
         let report = RebuildReport {
             events,
-            children: children.len() as u64,
+            children: (children.len() + new_children.count()) as u64,
             elapsed: started.elapsed(),
         };
         tracing::info!(

@@ -265,12 +265,13 @@ impl Store {
                 sqlx::query_scalar(&format!(
                 "SELECT count(*) FROM events e LEFT JOIN {table} p ON p.child_id = e.aggregate_id
                       WHERE e.aggregate_type = $1
-                        AND (e.transaction_id, e.position) > ($2::text::xid8, $3)
+                        AND (e.era, e.transaction_id, e.position) > ($4, $2::text::xid8, $3)
                         AND e.sequence > coalesce(p.last_sequence, 0)"
             ))
                 .bind(AGGREGATE_TYPE)
                 .bind(cursor.transaction_id.to_string())
                 .bind(cursor.position)
+                .bind(cursor.era)
                 .fetch_one(s.pool())
                 .await?
             }
@@ -293,11 +294,12 @@ impl Store {
             Store::Postgres(s) => {
                 sqlx::query_scalar(
                     "SELECT count(*) FROM events
-                      WHERE aggregate_type = $1 AND (transaction_id, position) > ($2::text::xid8, $3)",
+                      WHERE aggregate_type = $1 AND (era, transaction_id, position) > ($4, $2::text::xid8, $3)",
                 )
                 .bind(AGGREGATE_TYPE)
                 .bind(cursor.transaction_id.to_string())
                 .bind(cursor.position)
+                .bind(cursor.era)
                 .fetch_one(s.pool())
                 .await?
             }

@@ -23,7 +23,7 @@ pub use admin::{SchemaVersion, StaffRow};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
-pub use views::{BatchEvent, Checkpoint, Cursor, Fingerprint, GapQuery, ViewRow, ViewTx};
+pub use views::{BatchEvent, Checkpoint, Cursor, Fingerprint, GapQuery, Scratch, ViewRow, ViewTx};
 
 /// The default store: a SQLite file in the current directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://lifecourse.db";
@@ -33,26 +33,30 @@ const AGGREGATE_TYPE: &str = "ChildFile";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "DATABASE_URL must start with sqlite:// (a file) or postgres:// (a server), got {0:?}"
-    )]
+    /// A URL this program will not store in: not SQLite or PostgreSQL, or a SQLite database that
+    /// would not outlive the process. The text says which (an invalid-input error: exit 2).
+    #[error("{0}")]
     UnsupportedUrl(String),
-    #[error("cannot open the SQLite database {url}: {source}")]
-    SqliteOpen { url: String, source: sqlx::Error },
+    #[error("cannot open the SQLite database {url}: {source}{hint}")]
+    SqliteOpen {
+        url: String,
+        source: sqlx::Error,
+        hint: &'static str,
+    },
     #[error(
         "cannot reach PostgreSQL at {url}: {source}; is the server running and the URL right?"
     )]
     PostgresUnreachable { url: String, source: sqlx::Error },
     #[error("cannot bring the database schema up to date: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
+    #[error("database error: {0}{hint}", hint = disk_hint(.0))]
     Database(#[from] sqlx::Error),
     #[error("cannot load child {child}'s file: {source}")]
     Load {
         child: ChildId,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("cannot record in child {child}'s file: {source}")]
+    #[error("cannot record in child {child}'s file: {source}{hint}", hint = source.downcast_ref::<sqlx::Error>().map_or("", disk_hint))]
     Record {
         child: ChildId,
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -61,12 +65,28 @@ pub enum StoreError {
     UnreadableStaff { person: String, problem: String },
     #[error("the database schema is at version {applied}, this program needs {expected}: ask the database owner to run `lifecourse migrate` with this release (the application itself does not change the schema on PostgreSQL)")]
     SchemaBehind { applied: i64, expected: i64 },
+    #[error("the events table is not protected as it must be: {}; run `lifecourse migrate` as the owner of the tables to restore it", .0.join("; "))]
+    Unprotected(Vec<String>),
     #[error("entry #{sequence} of child {child} cannot be read: {problem}")]
     Unreadable {
         child: String,
         sequence: i64,
         problem: String,
     },
+}
+
+/// What to look at when SQLite reports an I/O error or a full database: mostly a full disk, or a
+/// file this user may not write. Empty for every other error.
+pub(crate) fn disk_hint(err: &sqlx::Error) -> &'static str {
+    let code = err
+        .as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|c| c.parse::<i32>().ok());
+    match code.map(|c| c & 0xff) {
+        Some(13) => "; the disk is full: free some space and send the command again",
+        Some(10) => "; is the disk full? Free some space, check the file's permissions, and send the command again",
+        _ => "",
+    }
 }
 
 /// How many files and entries a store holds.
@@ -98,7 +118,10 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(Arc::new(PostgresStore::connect(url).await?)))
         } else {
-            Err(StoreError::UnsupportedUrl(redact(url)))
+            Err(StoreError::UnsupportedUrl(format!(
+                "DATABASE_URL must start with sqlite:// (a file) or postgres:// (a server), got {:?}",
+                redact(url)
+            )))
         }
     }
 
@@ -107,6 +130,15 @@ impl Store {
         match self {
             Self::Sqlite(s) => s.migrate().await,
             Self::Postgres(s) => s.migrate().await,
+        }
+    }
+
+    /// What is missing from the triggers that keep `events` immutable (each a sentence naming
+    /// the trigger; empty when all are there and enabled). `lifecourse migrate --check`.
+    pub async fn unprotected(&self) -> Result<Vec<String>, StoreError> {
+        match self {
+            Self::Sqlite(s) => s.unprotected().await,
+            Self::Postgres(s) => s.unprotected().await,
         }
     }
 

@@ -14,6 +14,30 @@ use crate::domain::ChildFile;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The function the protection triggers call, as `migrations/postgres/0001_events.sql` made it.
+const IMMUTABLE_FUNCTION: &str = "CREATE OR REPLACE FUNCTION lifecourse_events_are_immutable() RETURNS trigger
+    LANGUAGE plpgsql AS
+$$
+BEGIN
+    RAISE EXCEPTION 'events are immutable: % on events is not allowed; record a correcting event instead', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END
+$$";
+
+/// The triggers that keep stored events immutable, and how to create each again.
+const PROTECTION: [(&str, &str); 2] = [
+    (
+        "events_no_update_or_delete",
+        "CREATE TRIGGER events_no_update_or_delete BEFORE UPDATE OR DELETE ON events
+             FOR EACH ROW EXECUTE FUNCTION lifecourse_events_are_immutable()",
+    ),
+    (
+        "events_no_truncate",
+        "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+             FOR EACH STATEMENT EXECUTE FUNCTION lifecourse_events_are_immutable()",
+    ),
+];
+
 pub struct PostgresStore {
     pool: PgPool,
     events: PersistedEventStore<PostgresEventRepository, ChildFile>,
@@ -58,10 +82,71 @@ impl PostgresStore {
         &self.events
     }
 
+    /// Applies pending migrations, then restores a protection trigger that was dropped or
+    /// disabled since (a migration runs once; this repair runs on every `lifecourse migrate`).
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let before = applied(&self.pool).await;
         MIGRATOR.run(&self.pool).await?;
-        Ok(applied(&self.pool).await - before)
+        let after = applied(&self.pool).await;
+        let states = self.trigger_states().await?;
+        if states
+            .iter()
+            .any(|(_, state)| !matches!(state.as_deref(), Some("O" | "A")))
+        {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(IMMUTABLE_FUNCTION).execute(&mut *tx).await?;
+            for ((name, create), (_, state)) in PROTECTION.iter().zip(&states) {
+                match state.as_deref() {
+                    Some("O" | "A") => {}
+                    None => {
+                        tracing::warn!(trigger = name, "restoring a dropped protection trigger");
+                        sqlx::query(create).execute(&mut *tx).await?;
+                    }
+                    Some(_) => {
+                        tracing::warn!(trigger = name, "enabling a disabled protection trigger");
+                        sqlx::query(&format!("ALTER TABLE events ENABLE TRIGGER {name}"))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok(after - before)
+    }
+
+    /// Each protection trigger with its `pg_trigger.tgenabled` (`O`: fires; `None`: missing).
+    async fn trigger_states(&self) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
+        let mut states = Vec::new();
+        for (name, _) in PROTECTION {
+            let state: Option<String> = sqlx::query_scalar(
+                "SELECT t.tgenabled::text FROM pg_trigger t
+                  WHERE t.tgrelid = to_regclass('events') AND t.tgname = $1",
+            )
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+            states.push((name, state));
+        }
+        Ok(states)
+    }
+
+    /// What is missing from the protection of `events` (empty when every trigger is there and
+    /// fires).
+    pub async fn unprotected(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .trigger_states()
+            .await?
+            .into_iter()
+            .filter_map(|(name, state)| match state.as_deref() {
+                Some("O" | "A") => None,
+                None => Some(format!("trigger {name} is missing")),
+                Some(_) => Some(format!("trigger {name} is disabled")),
+            })
+            .collect())
     }
 
     pub(crate) async fn history(&self, child: ChildId) -> Result<Vec<RawEvent>, StoreError> {

@@ -12,13 +12,19 @@ use sqlx::{Postgres, Row, Sqlite, Transaction};
 
 use super::{RawEvent, Store, StoreError, AGGREGATE_TYPE};
 
-/// A place in the store's commit order: `(transaction_id, position)` on PostgreSQL, `position` on
-/// SQLite (where `transaction_id` stays 0). Ordered as the runner reads.
+/// A place in the store's commit order: `(era, transaction_id, position)` on PostgreSQL (an era is
+/// a span of writing in one cluster, see `migrations/postgres/0004_commit_eras.sql`), `position`
+/// on SQLite (where `era` and `transaction_id` stay 0). Ordered as the runner reads (the fields'
+/// order is the derived `Ord`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Cursor {
+    pub era: i64,
     pub transaction_id: u64,
     pub position: i64,
 }
+
+/// The most rows one read asks for (SQL's `LIMIT` is a signed 64-bit number).
+const MAX_LIMIT: usize = i64::MAX as usize;
 
 /// An event of a batch: where it is in commit order, and whose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +99,13 @@ pub struct ViewRow {
 }
 
 const BATCH_COLUMNS_PG: &str =
-    "transaction_id::text::bigint AS xid, position, aggregate_id, sequence";
+    "era, transaction_id::text::bigint AS xid, position, aggregate_id, sequence";
+
+/// On PostgreSQL, the rows a reader may read without ever seeing one appear behind it later:
+/// rows of earlier eras (written in another cluster, or before a restore: all committed), and
+/// rows of this cluster's era below the oldest transaction still in flight.
+pub(super) const BELOW_HORIZON_PG: &str = "(era <> (SELECT coalesce(lifecourse_cluster_era(), 0))
+      OR transaction_id < pg_snapshot_xmin(pg_current_snapshot()))";
 const EVENT_COLUMNS_PG: &str = "position, aggregate_id, sequence, event_id, event_type, event_version, payload::text AS payload, metadata::text AS metadata, recorded_at";
 const EVENT_COLUMNS_SQLITE: &str = "position, aggregate_id, sequence, event_id, event_type, event_version, payload, metadata, recorded_at";
 
@@ -124,14 +136,15 @@ fn group(raw: Vec<RawEvent>) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, Stor
 }
 
 const CHECKPOINT_SQLITE: &str =
-    "SELECT 0, position, config FROM projection_checkpoints WHERE projection = ?";
-const CHECKPOINT_PG: &str = "SELECT transaction_id::text::bigint, position, config
+    "SELECT 0, 0, position, config FROM projection_checkpoints WHERE projection = ?";
+const CHECKPOINT_PG: &str = "SELECT era, transaction_id::text::bigint, position, config
       FROM projection_checkpoints WHERE projection = $1";
 
-fn checkpoint_of(row: (i64, i64, String)) -> Checkpoint {
-    let (xid, position, config) = row;
+fn checkpoint_of(row: (i64, i64, i64, String)) -> Checkpoint {
+    let (era, xid, position, config) = row;
     Checkpoint {
         cursor: Cursor {
+            era,
             transaction_id: xid as u64,
             position,
         },
@@ -166,16 +179,16 @@ impl Store {
         cursor: Cursor,
         limit: usize,
     ) -> Result<Vec<BatchEvent>, StoreError> {
-        type Row = (i64, i64, String, i64);
+        type Row = (i64, i64, i64, String, i64);
         let rows: Vec<Row> = match self {
             Store::Sqlite(s) => {
                 sqlx::query_as(
-                    "SELECT 0, position, aggregate_id, sequence FROM events
+                    "SELECT 0, 0, position, aggregate_id, sequence FROM events
                       WHERE aggregate_type = ? AND position > ? ORDER BY position LIMIT ?",
                 )
                 .bind(AGGREGATE_TYPE)
                 .bind(cursor.position)
-                .bind(limit as i64)
+                .bind(limit.min(MAX_LIMIT) as i64)
                 .fetch_all(s.pool())
                 .await?
             }
@@ -183,22 +196,24 @@ impl Store {
                 sqlx::query_as(&format!(
                     "SELECT {BATCH_COLUMNS_PG} FROM events
                       WHERE aggregate_type = $1
-                        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                        AND (transaction_id, position) > ($2::text::xid8, $3)
-                      ORDER BY events.transaction_id, events.position LIMIT $4"
+                        AND {BELOW_HORIZON_PG}
+                        AND (era, transaction_id, position) > ($5, $2::text::xid8, $3)
+                      ORDER BY events.era, events.transaction_id, events.position LIMIT $4"
                 ))
                 .bind(AGGREGATE_TYPE)
                 .bind(cursor.transaction_id.to_string())
                 .bind(cursor.position)
-                .bind(limit as i64)
+                .bind(limit.min(MAX_LIMIT) as i64)
+                .bind(cursor.era)
                 .fetch_all(s.pool())
                 .await?
             }
         };
         rows.into_iter()
-            .map(|(xid, position, child, sequence)| {
+            .map(|(era, xid, position, child, sequence)| {
                 Ok(BatchEvent {
                     cursor: Cursor {
+                        era,
                         transaction_id: xid as u64,
                         position,
                     },
@@ -209,35 +224,28 @@ impl Store {
             .collect()
     }
 
-    /// The children with committed events after `cursor` (every row a query sees is
-    /// committed). On PostgreSQL these include events beyond the horizon, which `events_after`
-    /// cannot read yet because a transaction is still in flight somewhere on the server; on
-    /// SQLite, whose horizon is its last event, the runner has none left after catching up.
+    /// The children with committed events after `cursor`, whether or not `events_after` may read
+    /// them yet: on PostgreSQL, events below the horizon the runner has not reached, and events
+    /// at or above it (committed, since this query sees them, but behind a transaction still in
+    /// flight somewhere on the server). The horizon moves between two queries, so asking only
+    /// for events above it would miss one that was above it when the runner's last batch read
+    /// and is below it now. Empty on SQLite, whose horizon is its last event.
     pub async fn children_after(&self, cursor: Cursor) -> Result<Vec<ChildId>, StoreError> {
-        let children: Vec<String> = match self {
-            Store::Sqlite(s) => {
-                sqlx::query_scalar(
-                    "SELECT DISTINCT aggregate_id FROM events
-                      WHERE aggregate_type = ? AND position > ? ORDER BY aggregate_id",
-                )
-                .bind(AGGREGATE_TYPE)
-                .bind(cursor.position)
-                .fetch_all(s.pool())
-                .await?
-            }
-            Store::Postgres(s) => {
-                sqlx::query_scalar(
-                    "SELECT DISTINCT aggregate_id FROM events
-                      WHERE aggregate_type = $1 AND (transaction_id, position) > ($2::text::xid8, $3)
-                      ORDER BY aggregate_id",
-                )
-                .bind(AGGREGATE_TYPE)
-                .bind(cursor.transaction_id.to_string())
-                .bind(cursor.position)
-                .fetch_all(s.pool())
-                .await?
-            }
+        let Store::Postgres(s) = self else {
+            return Ok(vec![]);
         };
+        let children: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT aggregate_id FROM events
+              WHERE aggregate_type = $1
+                AND (era, transaction_id, position) > ($4, $2::text::xid8, $3)
+              ORDER BY aggregate_id",
+        )
+        .bind(AGGREGATE_TYPE)
+        .bind(cursor.transaction_id.to_string())
+        .bind(cursor.position)
+        .bind(cursor.era)
+        .fetch_all(s.pool())
+        .await?;
         children.iter().map(|c| child_of(c)).collect()
     }
 
@@ -251,21 +259,23 @@ impl Store {
                         .fetch_one(s.pool())
                         .await?;
                 Ok(Cursor {
+                    era: 0,
                     transaction_id: 0,
                     position: position.unwrap_or(0),
                 })
             }
             Store::Postgres(s) => {
-                let row = sqlx::query(
-                    "SELECT transaction_id::text::bigint AS xid, position FROM events
-                      WHERE aggregate_type = $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                      ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1",
-                )
+                let row = sqlx::query(&format!(
+                    "SELECT transaction_id::text::bigint AS xid, position, era FROM events
+                      WHERE aggregate_type = $1 AND {BELOW_HORIZON_PG}
+                      ORDER BY events.era DESC, events.transaction_id DESC, events.position DESC LIMIT 1"
+                ))
                 .bind(AGGREGATE_TYPE)
                 .fetch_optional(s.pool())
                 .await?;
                 Ok(match row {
                     Some(r) => Cursor {
+                        era: r.try_get(2)?,
                         transaction_id: r.try_get::<i64, _>(0)? as u64,
                         position: r.try_get(1)?,
                     },
@@ -288,12 +298,13 @@ impl Store {
             Store::Postgres(s) => {
                 sqlx::query_scalar(
                     "SELECT DISTINCT aggregate_id FROM events
-                      WHERE aggregate_type = $1 AND (transaction_id, position) <= ($2::text::xid8, $3)
+                      WHERE aggregate_type = $1 AND (era, transaction_id, position) <= ($4, $2::text::xid8, $3)
                       ORDER BY aggregate_id",
                 )
                 .bind(AGGREGATE_TYPE)
                 .bind(upto.transaction_id.to_string())
                 .bind(upto.position)
+                .bind(upto.era)
                 .fetch_all(s.pool())
                 .await?
             }
@@ -329,19 +340,21 @@ impl Store {
             }
             Store::Postgres(s) => {
                 let upto = upto.unwrap_or(Cursor {
+                    era: i64::MAX,
                     transaction_id: i64::MAX as u64,
                     position: i64::MAX,
                 });
                 let rows = sqlx::query(&format!(
                     "SELECT {EVENT_COLUMNS_PG} FROM events
                       WHERE aggregate_type = $1 AND aggregate_id = ANY($2)
-                        AND (transaction_id, position) <= ($3::text::xid8, $4)
+                        AND (era, transaction_id, position) <= ($5, $3::text::xid8, $4)
                       ORDER BY aggregate_id, sequence"
                 ))
                 .bind(AGGREGATE_TYPE)
                 .bind(ids_vec(children))
                 .bind(upto.transaction_id.to_string())
                 .bind(upto.position)
+                .bind(upto.era)
                 .fetch_all(s.pool())
                 .await?;
                 rows.iter()
@@ -552,8 +565,26 @@ impl Store {
 
     /// Creates an empty copy of a projection table to rebuild into, under a name of its own, so
     /// that two rebuilds running at once never write into each other's table.
-    pub async fn create_scratch(&self, table: &str) -> Result<String, StoreError> {
-        let scratch = format!("{table}_rebuild_{}", uuid::Uuid::new_v4().simple());
+    ///
+    /// The table is claimed for as long as the returned `Scratch` lives, so that
+    /// `drop_abandoned_scratch` never takes it for a killed rebuild's leftover: on PostgreSQL by
+    /// a session advisory lock on a connection of its own (a killed process's session ends and
+    /// releases it); on SQLite, a single machine's file, by this process's id in the name.
+    pub async fn create_scratch(&self, table: &str) -> Result<Scratch, StoreError> {
+        let scratch = format!(
+            "{table}{SCRATCH_MARK}{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut claim = None;
+        if let Store::Postgres(s) = self {
+            let mut conn = s.pool().acquire().await?.detach();
+            sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+                .bind(&scratch)
+                .execute(&mut conn)
+                .await?;
+            claim = Some(conn);
+        }
         match self {
             Store::Sqlite(s) => {
                 let ddl: String = sqlx::query_scalar(
@@ -580,8 +611,111 @@ impl Store {
                 .await?;
             }
         }
-        Ok(scratch)
+        Ok(Scratch {
+            name: scratch,
+            _claim: claim,
+        })
     }
+
+    /// Drops the scratch tables of rebuilds that were killed before their swap (they hold copies
+    /// of identifying view data); leaves those of rebuilds still running. Returns their names.
+    /// On PostgreSQL only this role's own tables are candidates (another role's cannot be
+    /// dropped by it; that role's next rebuild drops them).
+    pub async fn drop_abandoned_scratch(&self) -> Result<Vec<String>, StoreError> {
+        let pattern = format!("proj\\_%{}%", SCRATCH_MARK.replace('_', "\\_"));
+        let mut dropped = Vec::new();
+        match self {
+            Store::Sqlite(s) => {
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\'",
+                )
+                .bind(&pattern)
+                .fetch_all(s.pool())
+                .await?;
+                for name in names {
+                    if !is_scratch_name(&name) || scratch_owner_alive(&name) {
+                        continue;
+                    }
+                    sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+                        .execute(s.pool())
+                        .await?;
+                    dropped.push(name);
+                }
+            }
+            Store::Postgres(s) => {
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT tablename::text FROM pg_tables
+                      WHERE schemaname = current_schema() AND tablename LIKE $1 ESCAPE '\\'
+                        AND tableowner = current_user",
+                )
+                .bind(&pattern)
+                .fetch_all(s.pool())
+                .await?;
+                for name in names {
+                    if !is_scratch_name(&name) {
+                        continue;
+                    }
+                    let mut tx = s.pool().begin().await?;
+                    let free: bool =
+                        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext($1))")
+                            .bind(&name)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if free {
+                        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        dropped.push(name);
+                    }
+                }
+            }
+        }
+        for name in &dropped {
+            tracing::warn!(table = %name, "dropped the scratch table of a rebuild that did not finish");
+        }
+        Ok(dropped)
+    }
+}
+
+/// What marks a rebuild's scratch table: `proj_<name>_rebuild_<pid>_<uuid>`.
+const SCRATCH_MARK: &str = "_rebuild_";
+
+/// A rebuild's scratch table, claimed while this value lives.
+pub struct Scratch {
+    pub name: String,
+    _claim: Option<sqlx::PgConnection>,
+}
+
+/// Whether `name` has exactly the shape `create_scratch` gives (it is then safe to splice into
+/// SQL: letters, digits and underscores only).
+fn is_scratch_name(name: &str) -> bool {
+    let Some((table, rest)) = name.split_once(SCRATCH_MARK) else {
+        return false;
+    };
+    let Some((pid, id)) = rest.split_once('_') else {
+        return false;
+    };
+    table.starts_with("proj_")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && pid.parse::<u32>().is_ok()
+        && id.len() == 32
+}
+
+/// On SQLite: whether the process that created a scratch table is still running on this machine.
+/// Where that cannot be told (no `/proc`), every scratch table is taken as still in use.
+fn scratch_owner_alive(name: &str) -> bool {
+    let pid = name
+        .split_once(SCRATCH_MARK)
+        .and_then(|(_, rest)| rest.split_once('_'))
+        .and_then(|(pid, _)| pid.parse::<u32>().ok());
+    let Some(pid) = pid else {
+        return true;
+    };
+    if !std::path::Path::new("/proc/self").exists() {
+        return true;
+    }
+    pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn view_row(
@@ -654,8 +788,8 @@ impl ViewTx<'_> {
             .rows_affected(),
             ViewTx::Postgres(tx) => sqlx::query(
                 "UPDATE projection_checkpoints
-                    SET transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now()
-                  WHERE projection = $4 AND transaction_id = $5::text::xid8 AND position = $6
+                    SET era = $7, transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now()
+                  WHERE projection = $4 AND era = $8 AND transaction_id = $5::text::xid8 AND position = $6
                     AND (config = $3 OR config = '')",
             )
             .bind(to.transaction_id.to_string())
@@ -664,6 +798,8 @@ impl ViewTx<'_> {
             .bind(projection)
             .bind(from.transaction_id.to_string())
             .bind(from.position)
+            .bind(to.era)
+            .bind(from.era)
             .execute(&mut **tx)
             .await?
             .rows_affected(),
@@ -689,11 +825,12 @@ impl ViewTx<'_> {
                     .await?;
             }
             ViewTx::Postgres(tx) => {
-                sqlx::query("UPDATE projection_checkpoints SET transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now() WHERE projection = $4")
+                sqlx::query("UPDATE projection_checkpoints SET era = $5, transaction_id = $1::text::xid8, position = $2, config = $3, updated_at = now() WHERE projection = $4")
                     .bind(to.transaction_id.to_string())
                     .bind(to.position)
                     .bind(config)
                     .bind(projection)
+                    .bind(to.era)
                     .execute(&mut **tx)
                     .await?;
             }

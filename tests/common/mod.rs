@@ -3,6 +3,8 @@
 //! which runs one behaviour suite against both so the stores cannot drift apart.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod cluster;
 pub mod journeys;
 pub mod oracle;
 
@@ -115,6 +117,17 @@ pub async fn sqlite() -> TestStore {
 /// A new PostgreSQL database, migrated through the production path. Fails (never skips) when the
 /// server cannot be reached, saying how to start it.
 pub async fn postgres() -> TestStore {
+    let fresh = postgres_unmigrated().await;
+    fresh
+        .store
+        .migrate()
+        .await
+        .expect("migrate a fresh PostgreSQL database");
+    fresh
+}
+
+/// A new, empty PostgreSQL database (no schema), dropped when the test ends.
+pub async fn postgres_unmigrated() -> TestStore {
     let admin_url = admin_url();
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
@@ -140,9 +153,9 @@ pub async fn postgres() -> TestStore {
         admin_url,
         database,
     };
-    let store = Store::open(&url)
+    let store = Store::connect(&url)
         .await
-        .expect("open a fresh PostgreSQL store");
+        .expect("connect to a fresh PostgreSQL database");
     TestStore {
         store,
         url,
