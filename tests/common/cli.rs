@@ -95,6 +95,15 @@ pub fn contact_json(child: &str, key: &str) -> String {
     )
 }
 
+/// A family contact with a long note (about 9 KB): a write that needs room on the disk.
+pub fn long_contact_json(child: &str, key: &str) -> String {
+    let note = "n".repeat(9_000);
+    format!(
+        r#"{{"child_id": "{child}", "idempotency_key": "{key}",
+            "command": {{"type": "record_family_contact", "occurred_on": "2024-03-05", "mode": "phone", "with": "child", "note": "{note}"}}}}"#
+    )
+}
+
 /// The exit code, or `None` when the process was killed by a signal.
 pub fn code(output: &Output) -> Option<i32> {
     output.status.code()
