@@ -8,7 +8,8 @@ use lifecourse_projections::ChildHistory;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{App, AppError, InvalidInput, NewStaff, Principal, Role};
+use super::access::{self, Action, EntryKind, Scope};
+use super::{App, AppError, Channel, InvalidInput, NewStaff, Principal, Role};
 use crate::cohort::{self, Cohort, CohortSpec};
 use crate::domain::{ChildFileCommand, ChildFileError, ClinicalCalendar};
 use crate::recording::{CommandRequest, RecordError, Recorded};
@@ -103,8 +104,43 @@ impl App {
         calendar: ClinicalCalendar,
         input: CommandInput,
     ) -> Result<Recorded, AppError> {
+        self.record_expecting(principal, calendar, input, None)
+            .await
+    }
+
+    /// Records one command given as JSON, on behalf of `principal`, when the file is at version
+    /// `expected` (its last sequence number; `If-Match` over HTTP). A file outside the
+    /// principal's centres is answered like an unknown child: its existence does not leak.
+    pub async fn record_expecting(
+        &self,
+        principal: &Principal,
+        calendar: ClinicalCalendar,
+        input: CommandInput,
+        expected: Option<u64>,
+    ) -> Result<Recorded, AppError> {
         // Once: without a key, a fresh one is made (and an opening's child derived from it).
         let envelope = input.envelope()?;
+        if !matches!(input.command, ChildFileCommand::OpenFile(_)) {
+            let action = Action::Record(EntryKind::of(&input.command));
+            let acting = self.acting_as(principal.clone(), self.channel())
+                .with_break_glass(self.acting().and_then(|a| a.break_glass.clone()));
+            let file = acting.guard_file(action, envelope.0).await?;
+            if let (Some(expected), Some(actual)) = (expected, file.version) {
+                if expected != actual {
+                    return Err(AppError::VersionMismatch {
+                        child: envelope.0,
+                        expected,
+                        actual,
+                    });
+                }
+            }
+        } else if let Some(expected) = expected.filter(|v| *v != 0) {
+            return Err(AppError::VersionMismatch {
+                child: envelope.0,
+                expected,
+                actual: 0,
+            });
+        }
         let recorder = self.recorder(principal, envelope.0, &input.command).await?;
         let request = input.into_request(envelope, recorder);
         self.store_request(calendar, request).await
@@ -157,6 +193,13 @@ impl App {
                 centre,
             });
         }
+        // The role must record this kind of entry (app/access.rs).
+        access::decide(
+            principal,
+            Action::Record(EntryKind::of(command)),
+            Scope::File(&centre),
+            None,
+        )?;
         Ok(Recorder {
             person: principal.person.clone(),
             role,
@@ -254,5 +297,12 @@ fn recording_error(child: ChildId, err: RecordError) -> AppError {
         RecordError::Storage(source) => {
             AppError::Store(crate::store::StoreError::Record { child, source })
         }
+    }
+}
+
+impl App {
+    /// The channel of whoever is acting (the command line when no one is).
+    fn channel(&self) -> Channel {
+        self.acting().map_or(Channel::Cli, |a| a.channel)
     }
 }

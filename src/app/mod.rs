@@ -9,10 +9,13 @@
 //!   embedded SQLite store a CLI write catches them up before it returns.
 //! - Settings (the follow-up thresholds) live in the database, shared by every process.
 
+pub mod access;
 mod commands;
 mod error;
+mod guard;
 mod queries;
 mod settings;
+mod sign_in;
 mod staff;
 
 use lifecourse_events::*;
@@ -20,6 +23,8 @@ use serde::Serialize;
 
 pub use commands::{CommandInput, DemoReport};
 pub use error::{AppError, ErrorKind, InvalidInput};
+pub use guard::{AccessEntry, Acting, Channel};
+pub use sign_in::{Credential, CredentialKind};
 pub use queries::{GapsAnswer, Page, Period};
 pub use settings::{Setting, SETTINGS};
 pub use staff::{NewStaff, Principal, Role, StaffMember};
@@ -64,6 +69,8 @@ pub struct Answer<T> {
 #[derive(Clone)]
 pub struct App {
     store: Store,
+    /// Who is acting (`acting_as`): when set, the access policy checks every query and command.
+    acting: Option<std::sync::Arc<Acting>>,
 }
 
 impl App {
@@ -77,18 +84,25 @@ impl App {
             }
             Store::Postgres(_) => store.check_schema().await?,
         }
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            acting: None,
+        })
     }
 
     /// Connects without touching or checking the schema (for `lifecourse migrate`).
     pub async fn connect(url: &str) -> Result<Self, AppError> {
         Ok(Self {
             store: Store::connect(url).await?,
+            acting: None,
         })
     }
 
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            acting: None,
+        }
     }
 
     pub fn store(&self) -> &Store {

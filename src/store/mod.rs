@@ -4,6 +4,7 @@
 //! both the same behaviour; all SQL lives in this module and its two backend files.
 
 mod admin;
+pub mod access;
 mod postgres;
 mod sqlite;
 mod upcasting;
