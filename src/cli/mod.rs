@@ -21,6 +21,7 @@ mod history;
 mod project;
 mod read;
 mod record;
+mod serve;
 mod worklist;
 
 use std::process::ExitCode;
@@ -90,6 +91,10 @@ enum Command {
     /// Shared settings (follow-up thresholds), stored in the database
     #[command(subcommand)]
     Settings(admin::SettingsCommand),
+    /// Serve the HTTP JSON API (sign-in, access policy, access log), with the runner
+    Serve(serve::ServeArgs),
+    /// Every logged read of a child's identified data (auditors, centre administrators)
+    AccessLog(serve::AccessLogArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -169,6 +174,19 @@ async fn run(cli: Cli) -> Result<(), AppError> {
     }
     let app = App::open(&cli.database_url).await?;
     tracing::debug!(store = %redact(&cli.database_url), backend = app.backend(), "store open");
+    // With --as, reads go through the access policy and are logged under that person's name.
+    let app = match (&cli.acting_as, &cli.command) {
+        (
+            Some(person),
+            Command::History(_)
+            | Command::Plan(_)
+            | Command::Trajectory(_)
+            | Command::Gaps(_)
+            | Command::Indicators(_)
+            | Command::AccessLog(_),
+        ) => app.acting_as(app.principal(person).await?, crate::app::Channel::Cli),
+        _ => app,
+    };
     let acting_as = cli.acting_as;
     let principal = || async {
         match &acting_as {
@@ -192,6 +210,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Rebuild(args) => project::rebuild(&app, args).await,
         Command::Staff(command) => admin::staff(&app, command).await,
         Command::Settings(command) => admin::settings(&app, command).await,
+        Command::Serve(args) => serve::serve(&app, args).await,
+        Command::AccessLog(args) => serve::access_log(&app, args).await,
     };
     app.close().await;
     result
