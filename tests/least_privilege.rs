@@ -48,7 +48,7 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
     );
     let mut owner = sqlx::PgConnection::connect(&owned.url).await.unwrap();
     let grants = documented_grants(&role, &database);
-    assert_eq!(grants.len(), 8, "{grants:#?}");
+    assert_eq!(grants.len(), 9, "{grants:#?}");
     for statement in &grants {
         sqlx::query(statement)
             .execute(&mut owner)

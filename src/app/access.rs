@@ -237,9 +237,7 @@ fn role_allows(role: Role, action: Action) -> Result<Grant, &'static str> {
             Err("volunteers record family contacts (their own activities) only")
         }
         (Role::Staff(Volunteer), _) => Err(NO_CLINICAL),
-        (Role::Staff(_), ReadHistory | ReadPlan | ReadTrajectory | ReadWorklist) => {
-            Ok(Grant::Full)
-        }
+        (Role::Staff(_), ReadHistory | ReadPlan | ReadTrajectory | ReadWorklist) => Ok(Grant::Full),
         (Role::Staff(_), ReadIndicators) => Ok(Grant::Full),
         (Role::Staff(r), Record(_)) if is_clinical(r) => Ok(Grant::Full),
         (Role::Staff(LegalAdvisor), Record(Legal | FamilyContact | Consent | Correction)) => {
@@ -319,13 +317,21 @@ mod tests {
         let md = principal(Role::Staff(StaffRole::Doctor));
         let (sud, nord) = (centre("centre-sud"), centre("centre-nord"));
         let clinical = Action::Record(EntryKind::Clinical);
-        assert_eq!(decide(&md, clinical, Scope::File(&sud), None), Ok(Grant::Full));
+        assert_eq!(
+            decide(&md, clinical, Scope::File(&sud), None),
+            Ok(Grant::Full)
+        );
         assert_eq!(
             decide(&md, clinical, Scope::File(&nord), None),
             Err(Denial::OutsideCentres)
         );
         assert_eq!(
-            decide(&md, Action::ReadPlan, Scope::File(&nord), Some("unconscious in ER")),
+            decide(
+                &md,
+                Action::ReadPlan,
+                Scope::File(&nord),
+                Some("unconscious in ER")
+            ),
             Ok(Grant::BreakGlass)
         );
         assert!(matches!(

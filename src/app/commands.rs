@@ -122,7 +122,8 @@ impl App {
         let envelope = input.envelope()?;
         if !matches!(input.command, ChildFileCommand::OpenFile(_)) {
             let action = Action::Record(EntryKind::of(&input.command));
-            let acting = self.acting_as(principal.clone(), self.channel())
+            let acting = self
+                .acting_as(principal.clone(), self.channel())
                 .with_break_glass(self.acting().and_then(|a| a.break_glass.clone()));
             let file = acting.guard_file(action, envelope.0).await?;
             if let (Some(expected), Some(actual)) = (expected, file.version) {

@@ -202,7 +202,10 @@ impl App {
                 centre: centre.as_ref().map(ToString::to_string),
                 reason: acting.and_then(|a| a.break_glass.clone()),
                 break_glass: grant == Some(Grant::BreakGlass),
-                channel: acting.map_or(Channel::Cli, |a| a.channel).as_str().to_string(),
+                channel: acting
+                    .map_or(Channel::Cli, |a| a.channel)
+                    .as_str()
+                    .to_string(),
             })
             .collect();
         if grant == Some(Grant::BreakGlass) {

@@ -24,9 +24,9 @@ use serde::Serialize;
 pub use commands::{CommandInput, DemoReport};
 pub use error::{AppError, ErrorKind, InvalidInput};
 pub use guard::{AccessEntry, Acting, Channel};
-pub use sign_in::{Credential, CredentialKind};
 pub use queries::{GapsAnswer, Page, Period};
 pub use settings::{Setting, SETTINGS};
+pub use sign_in::{Credential, CredentialKind};
 pub use staff::{NewStaff, Principal, Role, StaffMember};
 
 use crate::runner::Runner;

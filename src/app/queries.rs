@@ -205,7 +205,9 @@ impl App {
     ) -> Result<Answer<GapsAnswer>, AppError> {
         let as_of = super::check_date("--as-of", as_of)?;
         let centre = self.guard_centre(Action::ReadWorklist, centre)?;
-        let answer = self.gaps_unlogged(centre.as_ref(), as_of, known_at, page).await?;
+        let answer = self
+            .gaps_unlogged(centre.as_ref(), as_of, known_at, page)
+            .await?;
         let mut children: Vec<(ChildId, Option<CentreId>)> = answer
             .value
             .gaps
@@ -214,7 +216,8 @@ impl App {
             .collect();
         children.sort();
         children.dedup();
-        self.log_reads(Action::ReadWorklist, &children, None).await?;
+        self.log_reads(Action::ReadWorklist, &children, None)
+            .await?;
         Ok(answer)
     }
 

@@ -129,7 +129,11 @@ pub async fn access_log(app: &App, args: AccessLogArgs) -> Result<(), AppError> 
                         .unwrap_or_default()
                 );
             }
-            out!("{} read(s) of child {}'s file", entries.len(), args.child_id);
+            out!(
+                "{} read(s) of child {}'s file",
+                entries.len(),
+                args.child_id
+            );
         }
     }
     Ok(())

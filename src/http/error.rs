@@ -93,7 +93,11 @@ impl From<AppError> for ApiError {
             AppError::NotProjectedYet { .. } => {
                 return Self {
                     retry_after: Some(1),
-                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "not_projected_yet", message)
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not_projected_yet",
+                        message,
+                    )
                 }
             }
             AppError::UnknownChild(_) => (StatusCode::NOT_FOUND, "unknown_child"),

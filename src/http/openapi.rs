@@ -24,8 +24,14 @@ const WAIT: (&str, &str) = (
     "wait_for_position",
     "read-your-writes: wait (at most wait_ms, default 5000) until the read models reflect every event up to this position (the `position` a write returned)",
 );
-const WAIT_MS: (&str, &str) = ("wait_ms", "the longest wait for wait_for_position, in ms (at most 30000)");
-const AS_OF: (&str, &str) = ("as_of", "clinical date YYYY-MM-DD: the file as of that date, folded from the events");
+const WAIT_MS: (&str, &str) = (
+    "wait_ms",
+    "the longest wait for wait_for_position, in ms (at most 30000)",
+);
+const AS_OF: (&str, &str) = (
+    "as_of",
+    "clinical date YYYY-MM-DD: the file as of that date, folded from the events",
+);
 const KNOWN_AT: (&str, &str) = (
     "known_at",
     "record time (2026-04-01T12:00:00Z, or a date for the end of that day): the file as the record showed it then",

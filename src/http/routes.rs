@@ -107,7 +107,11 @@ struct Wait {
 }
 
 impl Wait {
-    async fn run(&self, app: &app::App, projections: &[Projection]) -> Result<Option<bool>, ApiError> {
+    async fn run(
+        &self,
+        app: &app::App,
+        projections: &[Projection],
+    ) -> Result<Option<bool>, ApiError> {
         let Some(position) = self.wait_for_position else {
             return Ok(None);
         };
@@ -197,7 +201,11 @@ pub async fn sign_in(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         credential.secret,
         state.options.session_ttl.as_secs(),
-        if state.options.secure_cookies { "; Secure" } else { "" }
+        if state.options.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     let mut response = Json(who(&credential)).into_response();
     response.headers_mut().insert(
@@ -226,7 +234,9 @@ pub async fn sign_out(State(state): St, caller: Caller) -> Result<Response, ApiE
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("lifecourse_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "lifecourse_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     Ok(response)
 }
@@ -295,7 +305,9 @@ async fn record(
                 .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
                 .and_then(|s| s.parse::<u64>().ok())
                 .ok_or_else(|| {
-                    ApiError::malformed("If-Match: the file's version (its last sequence number), e.g. \"3\"")
+                    ApiError::malformed(
+                        "If-Match: the file's version (its last sequence number), e.g. \"3\"",
+                    )
                 })?,
         ),
     };
@@ -305,13 +317,19 @@ async fn record(
         .await?;
     let position = caller.app.committed_position(&recorded).await?;
     state.runner_nudge.notify_one();
-    let version = recorded.entries.iter().map(|e| e.sequence).max().unwrap_or(0);
+    let version = recorded
+        .entries
+        .iter()
+        .map(|e| e.sequence)
+        .max()
+        .unwrap_or(0);
     let mut body = to_value(&recorded)?;
     body["position"] = json!(position);
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response.headers_mut().insert(
         header::ETAG,
-        HeaderValue::from_str(&format!("\"{version}\"")).map_err(|_| ApiError::malformed("etag"))?,
+        HeaderValue::from_str(&format!("\"{version}\""))
+            .map_err(|_| ApiError::malformed("etag"))?,
     );
     if let Ok(location) = HeaderValue::from_str(&format!("/children/{}", recorded.child_id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -394,7 +412,12 @@ pub async fn plan(
     let (as_of, known_at) = (date("as_of", q.as_of)?, moment(&q.known_at)?);
     let reached = q.wait().run(&caller.app, &[Projection::ActionPlan]).await?;
     let answer = caller.app.plan(child, as_of, known_at).await?;
-    Ok(read_answer(answer.freshness, reached, "plan", to_value(&answer.value)?))
+    Ok(read_answer(
+        answer.freshness,
+        reached,
+        "plan",
+        to_value(&answer.value)?,
+    ))
 }
 
 /// GET /children/{id}/trajectory
@@ -408,7 +431,12 @@ pub async fn trajectory(
     let (as_of, known_at) = (date("as_of", q.as_of)?, moment(&q.known_at)?);
     let reached = q.wait().run(&caller.app, &[Projection::Trajectory]).await?;
     let answer = caller.app.trajectory(child, as_of, known_at).await?;
-    Ok(read_answer(answer.freshness, reached, "trajectory", to_value(&answer.value)?))
+    Ok(read_answer(
+        answer.freshness,
+        reached,
+        "trajectory",
+        to_value(&answer.value)?,
+    ))
 }
 
 /// GET /children/{id}/access-log
@@ -454,7 +482,9 @@ pub async fn gaps(caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, A
     let known_at = moment(&q.known_at)?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::malformed(format!("limit must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::malformed(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
     }
     let wait = Wait {
         wait_for_position: q.wait_for_position,
@@ -497,7 +527,12 @@ pub async fn indicators(caller: Caller, RawQuery(raw): RawQuery) -> Result<Respo
         .app
         .indicators(q.centre.as_ref(), period, known_at)
         .await?;
-    Ok(read_answer(answer.freshness, None, "indicators", to_value(&answer.value)?))
+    Ok(read_answer(
+        answer.freshness,
+        None,
+        "indicators",
+        to_value(&answer.value)?,
+    ))
 }
 
 /// GET /health: the server is up (no sign-in needed, nothing about any child).

@@ -3,8 +3,8 @@
 //! with a global position, `recorded_at` and an event id. One `Store` type, chosen by URL, gives
 //! both the same behaviour; all SQL lives in this module and its two backend files.
 
-mod admin;
 pub mod access;
+mod admin;
 mod postgres;
 mod sqlite;
 mod upcasting;
