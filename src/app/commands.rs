@@ -135,7 +135,13 @@ impl App {
                     });
                 }
             }
+        } else if self.acting().is_some_and(|a| a.break_glass.is_some()) {
+            return Err(AppError::Denied(access::Denial::BreakGlass(
+                "opens a file for reading (history, plan, trajectory), never for a list or a write",
+            )));
         } else if let Some(expected) = expected.filter(|v| *v != 0) {
+            // The policy answers first: a version says nothing to someone who may not open.
+            self.recorder(principal, envelope.0, &input.command).await?;
             return Err(AppError::VersionMismatch {
                 child: envelope.0,
                 expected,
