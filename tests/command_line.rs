@@ -362,7 +362,7 @@ fn migrate_creates_the_schema_once() {
     let first = ws.run(&["migrate"], None);
     assert_ok(&first);
     assert!(
-        stdout(&first).contains("applied 3 migration(s)"),
+        stdout(&first).contains("applied 4 migration(s)"),
         "{}",
         stdout(&first)
     );
@@ -980,7 +980,7 @@ async fn on_postgresql_only_migrate_changes_the_schema() {
         assert_eq!(gaps.status.code(), Some(1), "{}", stderr(&gaps));
         assert!(
             stderr(&gaps).contains(
-                "the database schema is at version 0, this program needs 3: ask the database owner to run `lifecourse migrate`"
+                "the database schema is at version 0, this program needs 5: ask the database owner to run `lifecourse migrate`"
             ),
             "{}",
             stderr(&gaps)
@@ -989,7 +989,7 @@ async fn on_postgresql_only_migrate_changes_the_schema() {
         assert_eq!(run_with_url(&url, &["gaps"], None).status.code(), Some(1));
         let migrate = run_with_url(&url, &["migrate"], None);
         assert_ok(&migrate);
-        assert!(stdout(&migrate).contains("applied 3 migration(s)"), "{}", stdout(&migrate));
+        assert!(stdout(&migrate).contains("applied 4 migration(s)"), "{}", stdout(&migrate));
         let gaps = run_with_url(&url, &["gaps", "--as-of", "2024-01-01"], None);
         assert_ok(&gaps);
         assert!(
