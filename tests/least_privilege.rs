@@ -166,8 +166,8 @@ async fn a_schema_behind_the_release_is_refused_not_migrated() {
         matches!(
             err,
             AppError::Store(StoreError::SchemaBehind {
-                applied: 2,
-                expected: 3
+                applied: 3,
+                expected: 5
             })
         ),
         "{err}"
