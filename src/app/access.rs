@@ -86,6 +86,27 @@ impl Action {
         }
     }
 
+    /// What the action is, for refusals ("... may not read a child's plan: ...").
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Action::ReadHistory => "read a child's history",
+            Action::ReadPlan => "read a child's plan",
+            Action::ReadTrajectory => "read a child's trajectory",
+            Action::ReadWorklist => "read a centre's worklist",
+            Action::ReadIndicators => "read a centre's indicators",
+            Action::ReadAccessLog => "read the access log",
+            Action::ReadBreakGlassList => "read the break-glass list",
+            Action::Record(EntryKind::FileAdministration) => {
+                "open, transfer, close or reopen a file"
+            }
+            Action::Record(EntryKind::Clinical) => "record a clinical entry",
+            Action::Record(EntryKind::Legal) => "record a legal matter or rights concern",
+            Action::Record(EntryKind::FamilyContact) => "record a family contact",
+            Action::Record(EntryKind::Consent) => "record a consent",
+            Action::Record(EntryKind::Correction) => "correct an entry",
+        }
+    }
+
     /// Reads of one child's identified data: the ones break-glass may open.
     fn reads_a_file(self) -> bool {
         matches!(
@@ -271,7 +292,7 @@ pub fn decide(
 ) -> Result<Grant, Denial> {
     let grant = role_allows(principal.role, action).map_err(|why| Denial::Role {
         role: principal.role,
-        action: action.as_str(),
+        action: action.phrase(),
         why,
     })?;
     if break_glass.is_some() {

@@ -26,7 +26,7 @@ const WAIT: (&str, &str) = (
 );
 const WAIT_MS: (&str, &str) = (
     "wait_ms",
-    "the longest wait for wait_for_position, in ms (at most 30000)",
+    "the longest wait for wait_for_position, in ms (default 5000, at most 10000)",
 );
 const AS_OF: (&str, &str) = (
     "as_of",

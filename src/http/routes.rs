@@ -99,7 +99,7 @@ fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
 }
 
 /// Read-your-writes: `wait_for_position=N` waits (at most `wait_ms`, default 5000, at most
-/// 30000) until the read models reflect every event up to position N.
+/// 10000, below the request timeout) until the read models reflect every event up to position N.
 #[derive(Debug, Default, Deserialize)]
 struct Wait {
     wait_for_position: Option<i64>,
@@ -115,7 +115,7 @@ impl Wait {
         let Some(position) = self.wait_for_position else {
             return Ok(None);
         };
-        let timeout = Duration::from_millis(self.wait_ms.unwrap_or(5000).min(30_000));
+        let timeout = Duration::from_millis(self.wait_ms.unwrap_or(5000).min(10_000));
         let mut all = true;
         for p in projections {
             all &= app.wait_until_reflected(*p, position, timeout).await?;
