@@ -1,7 +1,9 @@
 //! The load test (ignored by default; BENCHMARKS.md, "Serving a team under load"): `lifecourse
 //! serve` runs as its own process on loopback over the demo cohort, and this process plays
-//! concurrent clinicians, each recording a family contact, reading a trajectory and reading a
-//! page of the worklist in turn, for a bounded time. Only documented answers are allowed (201,
+//! concurrent clinicians, each in turn recording a family contact, reading that child's
+//! trajectory with `wait_for_position` (read-your-writes: the time includes waiting for the
+//! runner), reading another child's trajectory, and reading a page of 20 of the worklist, for a
+//! bounded time. Only documented answers are allowed (201,
 //! 200, 422 refused by the rules, 409 conflict); every acknowledged command must be in the store
 //! afterwards, and nothing else; the server stops gracefully on SIGTERM.
 //!
@@ -206,6 +208,19 @@ async fn clinicians_record_and_read_concurrently() {
                 let _ = status.bytes().await;
                 let trajectory_took = started.elapsed();
 
+                // A plain read of another child (no waiting).
+                let other = ids[(i * 31 + n * 17 + 1) % ids.len()];
+                let started = Instant::now();
+                let status = client
+                    .get(format!("{base}/children/{other}/trajectory"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                let plain_status = status.status().as_u16();
+                let _ = status.bytes().await;
+                let plain_took = started.elapsed();
+
                 let started = Instant::now();
                 let offset = (n * 20) % 200;
                 let status = client
@@ -221,7 +236,8 @@ async fn clinicians_record_and_read_concurrently() {
                 let mut t = tally.lock().await;
                 for (name, status, took) in [
                     ("record", record_status, record_took),
-                    ("trajectory", trajectory_status, trajectory_took),
+                    ("trajectory_after_write", trajectory_status, trajectory_took),
+                    ("trajectory", plain_status, plain_took),
                     ("gaps", gaps_status, gaps_took),
                 ] {
                     t.latencies.entry(name).or_default().push(took);
@@ -252,7 +268,7 @@ async fn clinicians_record_and_read_concurrently() {
 
     let tally = Arc::try_unwrap(tally).ok().unwrap().into_inner();
     for ((name, status), count) in &tally.statuses {
-        println!("{name:<10} {status}: {count}");
+        println!("{name:<22} {status}: {count}");
         let documented = match *name {
             "record" => [201, 409, 422].contains(status),
             _ => *status == 200,
@@ -267,7 +283,7 @@ async fn clinicians_record_and_read_concurrently() {
     for (name, mut latencies) in tally.latencies {
         latencies.sort();
         println!(
-            "{name:<10} n={:<6} p50={:>7.1} ms  p99={:>7.1} ms  max={:>7.1} ms  ({:.0}/s)",
+            "{name:<22} n={:<6} p50={:>7.1} ms  p99={:>7.1} ms  max={:>7.1} ms  ({:.0}/s)",
             latencies.len(),
             percentile(&latencies, 50).as_secs_f64() * 1000.0,
             percentile(&latencies, 99).as_secs_f64() * 1000.0,
