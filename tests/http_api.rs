@@ -536,7 +536,37 @@ async fn the_openapi_document_matches_the_router(store: TestStore) {
     server.stop().await;
 }
 
+async fn a_request_in_flight_finishes_when_the_server_stops(store: TestStore) {
+    let server = start(store).await;
+    let sw = server
+        .token_for("sw1@centre-sud", "social_worker", &["centre-sud"])
+        .await;
+    let child = server.open_file(&sw, "intake-1", "centre-sud").await;
+    // A read waiting (1.5 s) for a position no write has reached is in flight at shutdown.
+    let url = format!(
+        "{}/children/{child}/plan?wait_for_position=1000000000&wait_ms=1500",
+        server.base
+    );
+    let client = server.client.clone();
+    let in_flight = tokio::spawn(async move { client.get(url).bearer_auth(sw).send().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    server.stop().await;
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["reached_position"], false);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "the server waited for it"
+    );
+}
+
 on_both_stores!(
+    a_request_in_flight_finishes_when_the_server_stops,
     sessions_tokens_and_a_disabled_account,
     sign_in_is_rate_limited,
     a_clinician_records_and_reads_over_http,

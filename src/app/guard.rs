@@ -245,8 +245,8 @@ impl App {
             .unwrap_or(0))
     }
 
-    /// Waits (polling, at most `timeout`) until `projection` reflects every event at or before
-    /// `position`; true when it does.
+    /// Waits (polling, at most `timeout`) until an event at `position` is committed and
+    /// `projection` reflects every event at or before it; true when it does.
     pub async fn wait_until_reflected(
         &self,
         projection: Projection,
@@ -255,11 +255,12 @@ impl App {
     ) -> Result<bool, AppError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self
-                .store
-                .events_upto_not_in(projection.table(), position)
-                .await?
-                == 0
+            if self.store.last_position().await? >= position
+                && self
+                    .store
+                    .events_upto_not_in(projection.table(), position)
+                    .await?
+                    == 0
             {
                 return Ok(true);
             }

@@ -22,7 +22,7 @@ pub struct Route {
 
 const WAIT: (&str, &str) = (
     "wait_for_position",
-    "read-your-writes: wait (at most wait_ms, default 5000) until the read models reflect every event up to this position (the `position` a write returned)",
+    "read-your-writes: wait (at most wait_ms, default 5000) until this position is committed and the read models reflect every event up to it (the `position` a write returned)",
 );
 const WAIT_MS: (&str, &str) = (
     "wait_ms",

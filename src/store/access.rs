@@ -337,4 +337,13 @@ impl Store {
         };
         Ok(n as u64)
     }
+
+    /// The highest global position of a committed event visible now (0 for an empty store).
+    pub async fn last_position(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT coalesce(max(position), 0) FROM events";
+        Ok(match self {
+            Store::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await?,
+            Store::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await?,
+        })
+    }
 }
