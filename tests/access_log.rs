@@ -311,6 +311,30 @@ fn the_command_line_lists_the_log_for_an_auditor_only() {
     assert!(run(&["--as", "sw1@centre-sud", "plan", &child], None)
         .status
         .success());
+    // Another centre's clinician: like an unknown child (exit 2), and nothing logged.
+    let out = run(
+        &[
+            "staff",
+            "add",
+            "sw1@hochelaga",
+            "--name",
+            "Y",
+            "--role",
+            "social_worker",
+            "--centre",
+            "hochelaga",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    let out = run(&["--as", "sw1@hochelaga", "plan", &child], None);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no file for child"));
     // A clinician may not list the log (exit 3); the auditor may.
     let out = run(&["--as", "sw1@centre-sud", "access-log", &child], None);
     assert_eq!(

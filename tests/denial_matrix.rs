@@ -166,9 +166,9 @@ async fn answer(
             let entries = reply.body["entries"].as_array().unwrap();
             let recorded_by: Vec<&Value> = entries
                 .iter()
-                .map(|e| &e["metadata"]["recorded_by"]["person"])
+                .map(|e| &e["metadata"]["recorded_by.person"])
                 .collect();
-            if recorded_by.iter().all(|p| *p == person) && entries.is_empty() {
+            if recorded_by.iter().all(|p| *p == person) {
                 'O'
             } else {
                 'A'

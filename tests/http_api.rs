@@ -565,7 +565,54 @@ async fn a_request_in_flight_finishes_when_the_server_stops(store: TestStore) {
     );
 }
 
+async fn a_volunteer_sees_their_own_activities_only(store: TestStore) {
+    let server = start(store).await;
+    let sw = server
+        .token_for("sw1@centre-sud", "social_worker", &["centre-sud"])
+        .await;
+    let volunteer = server
+        .token_for("vol1@centre-sud", "volunteer", &["centre-sud"])
+        .await;
+    let child = server.open_file(&sw, "intake-1", "centre-sud").await;
+    let reply = server
+        .record(&sw, child, "accept-1", accept("2024-03-04"))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let reply = server
+        .record(&volunteer, child, "contact-1", contact("2024-03-05"))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let reply = server
+        .record(&volunteer, child, "meeting-1", meeting("2024-03-10"))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("volunteer may not record a clinical entry"));
+
+    let reply = server
+        .get(Some(&volunteer), &format!("/children/{child}/history"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let entries = reply.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "only the contact they recorded");
+    assert_eq!(entries[0]["sequence"], 3);
+    assert_eq!(
+        entries[0]["metadata"]["recorded_by.person"],
+        "vol1@centre-sud"
+    );
+    for view in ["plan", "trajectory"] {
+        let reply = server
+            .get(Some(&volunteer), &format!("/children/{child}/{view}"))
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{view}");
+    }
+    server.stop().await;
+}
+
 on_both_stores!(
+    a_volunteer_sees_their_own_activities_only,
     a_request_in_flight_finishes_when_the_server_stops,
     sessions_tokens_and_a_disabled_account,
     sign_in_is_rate_limited,
