@@ -85,6 +85,34 @@ async fn sessions_tokens_and_a_disabled_account(store: TestStore) {
         StatusCode::UNAUTHORIZED
     );
 
+    // A new password signs the person out everywhere.
+    let token = server.sign_in_token("sw1@centre-sud").await;
+    let person = PersonId::parse("sw1@centre-sud".to_string()).unwrap();
+    server
+        .app
+        .set_password(&person, &password_of("sw1@centre-sud"))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.get(Some(&token), "/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let reply = server
+        .post(
+            None,
+            "/sign-in",
+            &json!({"person": "sw1@centre-sud", "password": password_of("sw1@centre-sud")}),
+            &[],
+        )
+        .await;
+    let session = reply.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+
     // Disabling the account takes effect at once, for the session and a fresh token alike.
     let token = server.sign_in_token("sw1@centre-sud").await;
     server

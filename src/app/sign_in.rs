@@ -68,7 +68,7 @@ const DECOY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qm7iR7cJ7E7nJ3pIHpB4+fKkRQX0zy6oT6DtmZ/8yPY";
 
 impl App {
-    /// Sets a person's password (argon2id with a random salt).
+    /// Sets a person's password (argon2id with a random salt) and signs them out everywhere.
     pub async fn set_password(&self, person: &PersonId, password: &str) -> Result<(), AppError> {
         let chars = password.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
@@ -97,6 +97,8 @@ impl App {
             message: e.to_string(),
         })?;
         if self.store.set_password_hash(person, &hash).await? {
+            // A new password ends every session and token handed out under the old one.
+            self.store.revoke_credentials_of(person).await?;
             Ok(())
         } else {
             Err(AppError::UnknownPerson(person.clone()))

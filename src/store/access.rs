@@ -346,4 +346,24 @@ impl Store {
             Store::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await?,
         })
     }
+
+    /// Revokes every credential of a person (their password changed).
+    pub async fn revoke_credentials_of(&self, person: &PersonId) -> Result<u64, StoreError> {
+        Ok(match self {
+            Store::Sqlite(s) => {
+                sqlx::query("UPDATE credentials SET revoked = 1 WHERE person = ? AND revoked = 0")
+                    .bind(person.as_str())
+                    .execute(s.pool())
+                    .await?
+                    .rows_affected()
+            }
+            Store::Postgres(s) => sqlx::query(
+                "UPDATE credentials SET revoked = true WHERE person = $1 AND NOT revoked",
+            )
+            .bind(person.as_str())
+            .execute(s.pool())
+            .await?
+            .rows_affected(),
+        })
+    }
 }
