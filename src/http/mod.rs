@@ -24,7 +24,7 @@ use tokio::sync::{watch, Notify};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::app::{App, AppError};
 use auth::SignInLimiter;
@@ -114,20 +114,22 @@ pub fn router(state: Arc<ServerState>) -> Router {
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!(
-                    "request",
-                    id,
-                    method = %request.method(),
-                    path = request.uri().path(),
-                    person = tracing::field::Empty,
-                )
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        id,
+                        method = %request.method(),
+                        path = request.uri().path(),
+                        person = tracing::field::Empty,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(TimeoutLayer::with_status_code(
