@@ -174,3 +174,27 @@ impl App {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_is_verified_like_a_real_one() {
+        // If it did not parse, a sign-in for an unknown person would answer faster than one with
+        // a wrong password, telling who has an account.
+        let hash = PasswordHash::new(DECOY_HASH).expect("a valid PHC string");
+        assert!(Argon2::default()
+            .verify_password(b"anything", &hash)
+            .is_err());
+    }
+
+    #[test]
+    fn secrets_are_256_bit_hex_and_stored_hashed() {
+        let secret = new_secret();
+        assert_eq!(secret.len(), 64);
+        assert_ne!(secret, new_secret());
+        assert_eq!(secret_hash(&secret).len(), 64);
+        assert_ne!(secret_hash(&secret), secret);
+    }
+}
