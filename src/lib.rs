@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cohort;
 pub mod domain;
 pub mod fixtures;
+pub mod http;
 pub mod recording;
 pub mod runner;
 pub mod store;

@@ -360,8 +360,9 @@ async fn events_stored_before_commit_eras_are_the_first_era_of_this_cluster() {
     .await
     .unwrap();
 
-    // The migrations after 0003 that this release ships: 0004 (eras) and 0006 (centres).
-    assert_eq!(store.migrate().await.unwrap(), 2);
+    // The migrations after 0003 that this release ships: 0004 (eras), 0005 (credentials and
+    // the access log) and 0006 (centres).
+    assert_eq!(store.migrate().await.unwrap(), 3);
     let eras: Vec<(i64, i64)> =
         sqlx::query_as("SELECT era, count(*) FROM events GROUP BY era ORDER BY era")
             .fetch_all(pg.pool())

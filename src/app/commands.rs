@@ -8,7 +8,8 @@ use lifecourse_projections::ChildHistory;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{App, AppError, InvalidInput, NewStaff, Principal, Role};
+use super::access::{self, Action, EntryKind, Scope};
+use super::{App, AppError, Channel, InvalidInput, NewStaff, Principal, Role};
 use crate::cohort::{self, Cohort, CohortSpec};
 use crate::domain::{ChildFileCommand, ChildFileError, ClinicalCalendar};
 use crate::recording::{CommandRequest, RecordError, Recorded};
@@ -133,8 +134,48 @@ impl App {
         principal: &Principal,
         input: CommandInput,
     ) -> Result<Recorded, AppError> {
+        self.record_expecting(principal, input, None).await
+    }
+
+    /// Records one command given as JSON, on behalf of `principal`, when the file is at version
+    /// `expected` (its last sequence number; `If-Match` over HTTP). A file outside the
+    /// principal's centres is answered like an unknown child: its existence does not leak.
+    pub async fn record_expecting(
+        &self,
+        principal: &Principal,
+        input: CommandInput,
+        expected: Option<u64>,
+    ) -> Result<Recorded, AppError> {
         // Once: without a key, a fresh one is made (and an opening's child derived from it).
         let envelope = input.envelope()?;
+        if !matches!(input.command, ChildFileCommand::OpenFile(_)) {
+            let action = Action::Record(EntryKind::of(&input.command));
+            let acting = self
+                .acting_as(principal.clone(), self.channel())
+                .with_break_glass(self.acting().and_then(|a| a.break_glass.clone()));
+            let file = acting.guard_file(action, envelope.0).await?;
+            if let (Some(expected), Some(actual)) = (expected, file.version) {
+                if expected != actual {
+                    return Err(AppError::VersionMismatch {
+                        child: envelope.0,
+                        expected,
+                        actual,
+                    });
+                }
+            }
+        } else if self.acting().is_some_and(|a| a.break_glass.is_some()) {
+            return Err(AppError::Denied(access::Denial::BreakGlass(
+                "opens a file for reading (history, plan, trajectory), never for a list or a write",
+            )));
+        } else if let Some(expected) = expected.filter(|v| *v != 0) {
+            // The policy answers first: a version says nothing to someone who may not open.
+            self.recorder(principal, envelope.0, &input.command).await?;
+            return Err(AppError::VersionMismatch {
+                child: envelope.0,
+                expected,
+                actual: 0,
+            });
+        }
         let recorder = self.recorder(principal, envelope.0, &input.command).await?;
         // Today is the file's centre's today, wherever the command comes from.
         let calendar = self.calendar_of(&recorder.centre).await?;
@@ -189,6 +230,13 @@ impl App {
                 centre,
             });
         }
+        // The role must record this kind of entry (app/access.rs).
+        access::decide(
+            principal,
+            Action::Record(EntryKind::of(command)),
+            Scope::File(&centre),
+            None,
+        )?;
         Ok(Recorder {
             person: principal.person.clone(),
             role,
@@ -348,4 +396,11 @@ fn check_texts(value: &serde_json::Value, path: &mut String) -> Result<(), Inval
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
     Ok(())
+}
+
+impl App {
+    /// The channel of whoever is acting (the command line when no one is).
+    fn channel(&self) -> Channel {
+        self.acting().map_or(Channel::Cli, |a| a.channel)
+    }
 }

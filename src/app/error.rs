@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Forbidden,
     /// Another write to the same file won the race; sending again is safe.
     Conflict,
+    /// Sign-in failed, or the credentials are missing, expired or revoked.
+    Unauthenticated,
 }
 
 impl ErrorKind {
@@ -32,7 +34,7 @@ impl ErrorKind {
     pub fn exit_code(self) -> u8 {
         match self {
             ErrorKind::Store | ErrorKind::Internal => 1,
-            ErrorKind::Invalid | ErrorKind::NotFound => 2,
+            ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Unauthenticated => 2,
             ErrorKind::Refused | ErrorKind::Forbidden => 3,
             ErrorKind::Conflict => 4,
         }
@@ -83,6 +85,18 @@ pub enum AppError {
     },
     #[error("a stored read model cannot be read ({0}); run `lifecourse rebuild`")]
     UnreadableView(serde_json::Error),
+    #[error("sign-in failed: unknown person, no password set, wrong password or disabled account")]
+    SignInFailed,
+    #[error("not signed in, or the session or token has expired or was revoked: sign in again")]
+    NotSignedIn,
+    #[error("not allowed: {0}")]
+    Denied(#[from] super::access::Denial),
+    #[error("child {child}'s file is at version {actual}, not {expected}: someone recorded in it since you read it; nothing was stored: read it again")]
+    VersionMismatch {
+        child: ChildId,
+        expected: u64,
+        actual: u64,
+    },
 }
 
 /// Input that is not what was expected, each with what would be.
@@ -147,6 +161,8 @@ pub enum InvalidInput {
     NoCentre,
     #[error("cannot read {what}: {message}")]
     Unreadable { what: String, message: String },
+    #[error("{0} works for several centres: name the centre")]
+    CentreNeeded(String),
 }
 
 impl AppError {
@@ -168,10 +184,11 @@ impl AppError {
             | AppError::DisabledPerson(_) => ErrorKind::NotFound,
             AppError::NotProjectedYet { .. } => ErrorKind::Store,
             AppError::Refused { .. } => ErrorKind::Refused,
-            AppError::OtherCentre { .. } | AppError::RoleCannotRecord { .. } => {
-                ErrorKind::Forbidden
-            }
-            AppError::Conflict { .. } => ErrorKind::Conflict,
+            AppError::OtherCentre { .. }
+            | AppError::RoleCannotRecord { .. }
+            | AppError::Denied(_) => ErrorKind::Forbidden,
+            AppError::SignInFailed | AppError::NotSignedIn => ErrorKind::Unauthenticated,
+            AppError::Conflict { .. } | AppError::VersionMismatch { .. } => ErrorKind::Conflict,
         }
     }
 

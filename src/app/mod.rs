@@ -9,11 +9,14 @@
 //!   embedded SQLite store a CLI write catches them up before it returns.
 //! - Settings (the follow-up thresholds) live in the database, shared by every process.
 
+pub mod access;
 mod centres;
 mod commands;
 mod error;
+mod guard;
 mod queries;
 mod settings;
+mod sign_in;
 mod staff;
 
 use lifecourse_events::*;
@@ -22,8 +25,10 @@ use serde::Serialize;
 pub use centres::{time_zone, DEFAULT_TIME_ZONE};
 pub use commands::{CommandInput, DemoReport};
 pub use error::{AppError, ErrorKind, InvalidInput};
+pub use guard::{AccessEntry, Acting, Channel};
 pub use queries::{GapsAnswer, Page, Period};
 pub use settings::{Setting, SETTINGS};
+pub use sign_in::{Credential, CredentialKind};
 pub use staff::{NewStaff, Principal, Role, StaffMember};
 
 use crate::runner::Runner;
@@ -66,6 +71,8 @@ pub struct Answer<T> {
 #[derive(Clone)]
 pub struct App {
     store: Store,
+    /// Who is acting (`acting_as`): when set, the access policy checks every query and command.
+    acting: Option<std::sync::Arc<Acting>>,
 }
 
 impl App {
@@ -79,18 +86,25 @@ impl App {
             }
             Store::Postgres(_) => store.check_schema().await?,
         }
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            acting: None,
+        })
     }
 
     /// Connects without touching or checking the schema (for `lifecourse migrate`).
     pub async fn connect(url: &str) -> Result<Self, AppError> {
         Ok(Self {
             store: Store::connect(url).await?,
+            acting: None,
         })
     }
 
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            acting: None,
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -10,6 +10,7 @@ use lifecourse_projections::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::access::{Action, Grant};
 use super::{Answer, App, AppError, Freshness, InvalidInput};
 use crate::runner::Projection;
 use crate::store::{Cursor, GapQuery, ViewRow};
@@ -118,12 +119,19 @@ impl App {
     }
 
     /// A child's entries in sequence order, with their envelopes.
+    /// A volunteer sees only the entries they recorded themselves (the access policy).
     pub async fn history(&self, child: ChildId) -> Result<Answer<Vec<StoredEvent>>, AppError> {
+        let access = self.guard_file(Action::ReadHistory, child).await?;
         let freshness = self.events_freshness().await?;
-        let events = self.store.history(child).await?;
+        let mut events = self.store.history(child).await?;
         if events.is_empty() {
             return Err(AppError::UnknownChild(child));
         }
+        if let (Some(Grant::OwnEntriesOnly), Some(acting)) = (access.grant, self.acting()) {
+            events.retain(|e| e.metadata.recorded_by.person == acting.principal.person);
+        }
+        self.log_reads(Action::ReadHistory, &[(child, access.centre)], access.grant)
+            .await?;
         Ok(Answer {
             freshness,
             value: events,
@@ -137,17 +145,21 @@ impl App {
         as_of: Option<ClinicalDate>,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Answer<CurrentPlan>, AppError> {
+        let access = self.guard_file(Action::ReadPlan, child).await?;
+        let logged = [(child, access.centre)];
         if as_of.is_none() && known_at.is_none() {
             let freshness = self.freshness(Projection::ActionPlan).await?;
             let row = self.row(Projection::ActionPlan, child).await?;
-            return Ok(Answer {
-                freshness,
-                value: parse_view(&row)?,
-            });
+            let value = parse_view(&row)?;
+            self.log_reads(Action::ReadPlan, &logged, access.grant)
+                .await?;
+            return Ok(Answer { freshness, value });
         }
         let freshness = self.events_freshness().await?;
         let history = self.child_history(child, known_at).await?;
         let rules = self.follow_up_rules().await?;
+        self.log_reads(Action::ReadPlan, &logged, access.grant)
+            .await?;
         Ok(Answer {
             freshness,
             value: CurrentPlan::from_history(&history, &rules, as_of),
@@ -161,16 +173,20 @@ impl App {
         as_of: Option<ClinicalDate>,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Answer<Trajectory>, AppError> {
+        let access = self.guard_file(Action::ReadTrajectory, child).await?;
+        let logged = [(child, access.centre)];
         if as_of.is_none() && known_at.is_none() {
             let freshness = self.freshness(Projection::Trajectory).await?;
             let row = self.row(Projection::Trajectory, child).await?;
-            return Ok(Answer {
-                freshness,
-                value: parse_view(&row)?,
-            });
+            let value = parse_view(&row)?;
+            self.log_reads(Action::ReadTrajectory, &logged, access.grant)
+                .await?;
+            return Ok(Answer { freshness, value });
         }
         let freshness = self.events_freshness().await?;
         let history = self.child_history(child, known_at).await?;
+        self.log_reads(Action::ReadTrajectory, &logged, access.grant)
+            .await?;
         Ok(Answer {
             freshness,
             value: Trajectory::from_history(&history, as_of),
@@ -188,6 +204,30 @@ impl App {
         page: Page,
     ) -> Result<Answer<GapsAnswer>, AppError> {
         let as_of = super::check_date("--as-of", as_of)?;
+        let centre = self.guard_centre(Action::ReadWorklist, centre)?;
+        let answer = self
+            .gaps_unlogged(centre.as_ref(), as_of, known_at, page)
+            .await?;
+        let mut children: Vec<(ChildId, Option<CentreId>)> = answer
+            .value
+            .gaps
+            .iter()
+            .map(|g| (g.child_id, Some(g.centre.clone())))
+            .collect();
+        children.sort();
+        children.dedup();
+        self.log_reads(Action::ReadWorklist, &children, None)
+            .await?;
+        Ok(answer)
+    }
+
+    async fn gaps_unlogged(
+        &self,
+        centre: Option<&CentreId>,
+        as_of: ClinicalDate,
+        known_at: Option<DateTime<Utc>>,
+        page: Page,
+    ) -> Result<Answer<GapsAnswer>, AppError> {
         if let Some(at) = known_at {
             let (freshness, all) = self.expectations_known_at(at).await?;
             let gaps = gaps_on(
@@ -243,6 +283,8 @@ impl App {
         period: Period,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Answer<Indicators>, AppError> {
+        let centre = self.guard_centre(Action::ReadIndicators, centre)?;
+        let centre = centre.as_ref();
         let rules = self.follow_up_rules().await?;
         let (freshness, trajectories, expectations) = match known_at {
             None => {

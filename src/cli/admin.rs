@@ -21,6 +21,12 @@ pub enum StaffCommand {
         /// The person id, e.g. sw1@centre-sud
         person: PersonId,
     },
+    /// Set the password with which a person signs in to `lifecourse serve` (read from a prompt,
+    /// or from the first line of standard input; never from the command line)
+    SetPassword {
+        /// The person id, e.g. sw1@centre-sud
+        person: PersonId,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -127,6 +133,7 @@ pub async fn staff(app: &App, command: StaffCommand) -> Result<(), AppError> {
                 }
             }
         }
+        StaffCommand::SetPassword { person } => super::serve::set_password(app, &person).await?,
         StaffCommand::Disable { person } => {
             app.disable_staff(&person).await?;
             out!("{person} is disabled: they can no longer act");

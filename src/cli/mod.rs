@@ -30,6 +30,7 @@ mod history;
 mod project;
 mod read;
 mod record;
+mod serve;
 mod worklist;
 
 use std::process::ExitCode;
@@ -107,6 +108,10 @@ enum Command {
     /// Centres' own settings: the time zone in which a centre's "today" is judged
     #[command(subcommand)]
     Centre(admin::CentreCommand),
+    /// Serve the HTTP JSON API (sign-in, access policy, access log), with the runner
+    Serve(serve::ServeArgs),
+    /// Every logged read of a child's identified data (auditors, centre administrators)
+    AccessLog(serve::AccessLogArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -195,6 +200,19 @@ async fn run(cli: Cli) -> Result<(), AppError> {
     }
     let app = App::open(&cli.database_url).await?;
     tracing::debug!(store = %redact(&cli.database_url), backend = app.backend(), "store open");
+    // With --as, reads go through the access policy and are logged under that person's name.
+    let app = match (&cli.acting_as, &cli.command) {
+        (
+            Some(person),
+            Command::History(_)
+            | Command::Plan(_)
+            | Command::Trajectory(_)
+            | Command::Gaps(_)
+            | Command::Indicators(_)
+            | Command::AccessLog(_),
+        ) => app.acting_as(app.principal(person).await?, crate::app::Channel::Cli),
+        _ => app,
+    };
     let acting_as = cli.acting_as;
     let principal = || async {
         match &acting_as {
@@ -219,6 +237,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Staff(command) => admin::staff(&app, command).await,
         Command::Settings(command) => admin::settings(&app, command).await,
         Command::Centre(command) => admin::centre(&app, command).await,
+        Command::Serve(args) => serve::serve(&app, args).await,
+        Command::AccessLog(args) => serve::access_log(&app, args).await,
     };
     app.close().await;
     result

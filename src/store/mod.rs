@@ -3,6 +3,7 @@
 //! with a global position, `recorded_at` and an event id. One `Store` type, chosen by URL, gives
 //! both the same behaviour; all SQL lives in this module and its two backend files.
 
+pub mod access;
 mod admin;
 mod centres;
 mod postgres;
