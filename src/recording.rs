@@ -27,6 +27,11 @@ pub struct CommandRequest {
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
     pub command: ChildFileCommand,
+    /// When set, the file must be at this version (its last sequence number) when the command
+    /// is decided (`If-Match`); checked on the stream the command is decided on, so a write
+    /// landing in between is either seen here or loses the sequence race at commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
 }
 
 impl CommandRequest {
@@ -44,6 +49,7 @@ impl CommandRequest {
             correlation_id: None,
             causation_id: None,
             command,
+            expected_version: None,
         }
     }
 
@@ -96,6 +102,12 @@ pub enum RecordError {
         key: IdempotencyKey,
         child_id: ChildId,
     },
+    #[error("child {child_id}'s file is at version {actual}, not {expected}: someone recorded in it since you read it; nothing was stored")]
+    VersionMismatch {
+        child_id: ChildId,
+        expected: u64,
+        actual: u64,
+    },
     #[error("the event store failed: {0}")]
     Storage(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -122,6 +134,15 @@ where
         return Ok(first);
     }
     let current_sequence = stream.len();
+    if let Some(expected) = request.expected_version {
+        if expected != current_sequence as u64 {
+            return Err(RecordError::VersionMismatch {
+                child_id: request.child_id,
+                expected,
+                actual: current_sequence as u64,
+            });
+        }
+    }
     let mut aggregate = ChildFile::from_entries(stream.into_iter().map(|e| e.payload.0));
     let sink = EventSink::default();
     aggregate

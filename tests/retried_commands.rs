@@ -95,9 +95,39 @@ async fn concurrent_retries_are_stored_once(store: TestStore) {
     assert_eq!(store.history(child).await.unwrap().len(), 2);
 }
 
+/// A command sent for the version of the file its sender read (`If-Match`) is stored only on
+/// that version; its retry is still answered with the first result.
+async fn a_command_for_a_stale_version_stores_nothing(store: TestStore) {
+    let child = common::open_child(&store).await;
+    let mut stale = request(child, "accept-stale", accept("2024-03-04"));
+    stale.expected_version = Some(0);
+    match store.record(calendar(), stale).await {
+        Err(RecordError::VersionMismatch {
+            expected: 0,
+            actual: 1,
+            ..
+        }) => {}
+        other => panic!("expected a version mismatch, got {other:?}"),
+    }
+    assert_eq!(
+        store.history(child).await.unwrap().len(),
+        1,
+        "nothing stored"
+    );
+    let mut current = request(child, "accept", accept("2024-03-04"));
+    current.expected_version = Some(1);
+    let first = store.record(calendar(), current.clone()).await.unwrap();
+    assert_eq!(first.entries[0].sequence, 2);
+    // Sent again once the file has moved on: the first result, not a mismatch.
+    let again = store.record(calendar(), current).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.entries, first.entries);
+}
+
 on_both_stores!(
     the_same_command_sent_ten_times_is_stored_once,
     a_key_reused_for_another_command_is_refused,
     a_retry_after_later_entries_still_finds_the_first_result,
     concurrent_retries_are_stored_once,
+    a_command_for_a_stale_version_stores_nothing,
 );

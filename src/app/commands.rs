@@ -92,6 +92,7 @@ impl CommandInput {
             correlation_id: self.correlation_id,
             causation_id: self.causation_id,
             command: self.command,
+            expected_version: None,
         }
     }
 
@@ -179,7 +180,8 @@ impl App {
         let recorder = self.recorder(principal, envelope.0, &input.command).await?;
         // Today is the file's centre's today, wherever the command comes from.
         let calendar = self.calendar_of(&recorder.centre).await?;
-        let request = input.into_request(envelope, recorder);
+        let mut request = input.into_request(envelope, recorder);
+        request.expected_version = expected;
         self.store_request(calendar, request).await
     }
 
@@ -327,6 +329,15 @@ fn recording_error(child: ChildId, err: RecordError) -> AppError {
             AppError::Refused { child, error }
         }
         RecordError::Conflict { child_id } => AppError::Conflict { child: child_id },
+        RecordError::VersionMismatch {
+            child_id,
+            expected,
+            actual,
+        } => AppError::VersionMismatch {
+            child: child_id,
+            expected,
+            actual,
+        },
         RecordError::KeyReused { key, child_id } => AppError::KeyReused {
             key,
             child: child_id,
