@@ -169,6 +169,8 @@ vocabulary!(
         SocialWorker = "social_worker",
         Psychoeducator = "psychoeducator",
         Nurse = "nurse",
+        /// The basic team's clinical assistant (social work, psychoeducation or nursing).
+        ClinicalAssistant = "clinical_assistant",
         LegalAdvisor = "legal_advisor",
         Mediator = "mediator",
         SpecialEducator = "special_educator",

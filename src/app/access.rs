@@ -221,6 +221,7 @@ pub fn is_clinical(role: StaffRole) -> bool {
             | Nurse
             | SocialWorker
             | Psychoeducator
+            | ClinicalAssistant
             | SpecialEducator
             | ArtTherapist
             | MusicTherapist
