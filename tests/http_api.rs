@@ -294,11 +294,12 @@ async fn a_clinician_records_and_reads_over_http(store: TestStore) {
         assert_eq!(reply.status, StatusCode::OK, "{view}: {:?}", reply.body);
         assert_eq!(reply.body["reached_position"], true, "{view}");
         assert!(reply.body[view].is_object(), "{view}");
-        assert!(
-            reply.body["freshness"]["reflects"]["position"]
-                .as_i64()
-                .unwrap()
-                >= accepted_at
+        // Every committed event is in the answer (on PostgreSQL the checkpoint itself may wait
+        // behind a transaction held elsewhere on the server while the rows are current).
+        assert_eq!(
+            reply.body["freshness"]["behind"], 0,
+            "{view}: {:?}",
+            reply.body
         );
         let reply = server
             .get(
