@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 use lifecourse_projections::{
-    expectations, gaps_on, indicators, ChildHistory, CurrentPlan, Expectation, FollowUpRule, Gap,
-    Indicators, Trajectory,
+    expectations, gaps_on, indicators, ChildHistory, CurrentPlan, Expectation, FollowUpRule,
+    FollowUpRules, Gap, Indicators, Trajectory,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -145,25 +145,15 @@ impl App {
         as_of: Option<ClinicalDate>,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Answer<CurrentPlan>, AppError> {
-        let access = self.guard_file(Action::ReadPlan, child).await?;
-        let logged = [(child, access.centre)];
-        if as_of.is_none() && known_at.is_none() {
-            let freshness = self.freshness(Projection::ActionPlan).await?;
-            let row = self.row(Projection::ActionPlan, child).await?;
-            let value = parse_view(&row)?;
-            self.log_reads(Action::ReadPlan, &logged, access.grant)
-                .await?;
-            return Ok(Answer { freshness, value });
-        }
-        let freshness = self.events_freshness().await?;
-        let history = self.child_history(child, known_at).await?;
-        let rules = self.follow_up_rules().await?;
-        self.log_reads(Action::ReadPlan, &logged, access.grant)
-            .await?;
-        Ok(Answer {
-            freshness,
-            value: CurrentPlan::from_history(&history, &rules, as_of),
-        })
+        self.child_view(
+            Action::ReadPlan,
+            Projection::ActionPlan,
+            child,
+            known_at,
+            as_of,
+            |h, rules| CurrentPlan::from_history(h, rules, as_of),
+        )
+        .await
     }
 
     /// A child's trajectory; as of a date or as recorded at a moment, folded from the events.
@@ -173,24 +163,42 @@ impl App {
         as_of: Option<ClinicalDate>,
         known_at: Option<DateTime<Utc>>,
     ) -> Result<Answer<Trajectory>, AppError> {
-        let access = self.guard_file(Action::ReadTrajectory, child).await?;
-        let logged = [(child, access.centre)];
-        if as_of.is_none() && known_at.is_none() {
-            let freshness = self.freshness(Projection::Trajectory).await?;
-            let row = self.row(Projection::Trajectory, child).await?;
-            let value = parse_view(&row)?;
-            self.log_reads(Action::ReadTrajectory, &logged, access.grant)
-                .await?;
-            return Ok(Answer { freshness, value });
-        }
-        let freshness = self.events_freshness().await?;
-        let history = self.child_history(child, known_at).await?;
-        self.log_reads(Action::ReadTrajectory, &logged, access.grant)
+        self.child_view(
+            Action::ReadTrajectory,
+            Projection::Trajectory,
+            child,
+            known_at,
+            as_of,
+            |h, _| Trajectory::from_history(h, as_of),
+        )
+        .await
+    }
+
+    /// One child's view: the stored row of `projection` when the question is "now", otherwise
+    /// `fold` over the events (as of a date, or as recorded at a moment). Guarded and logged.
+    async fn child_view<T: DeserializeOwned>(
+        &self,
+        action: Action,
+        projection: Projection,
+        child: ChildId,
+        known_at: Option<DateTime<Utc>>,
+        as_of: Option<ClinicalDate>,
+        fold: impl FnOnce(&ChildHistory, &FollowUpRules) -> T,
+    ) -> Result<Answer<T>, AppError> {
+        let access = self.guard_file(action, child).await?;
+        let (freshness, value) = if as_of.is_none() && known_at.is_none() {
+            let freshness = self.freshness(projection).await?;
+            let row = self.row(projection, child).await?;
+            (freshness, parse_view(&row)?)
+        } else {
+            let freshness = self.events_freshness().await?;
+            let history = self.child_history(child, known_at).await?;
+            let rules = self.follow_up_rules().await?;
+            (freshness, fold(&history, &rules))
+        };
+        self.log_reads(action, &[(child, access.centre)], access.grant)
             .await?;
-        Ok(Answer {
-            freshness,
-            value: Trajectory::from_history(&history, as_of),
-        })
+        Ok(Answer { freshness, value })
     }
 
     /// The follow-up worklist on `as_of`, most overdue first, one page of it. From the read
