@@ -231,6 +231,46 @@ fn a_write_lock_held_elsewhere_is_a_conflict_to_send_again() {
     );
 }
 
+/// Not only `record`: any command that writes (here registering a member of staff) answers a
+/// write lock held past the busy timeout with exit 4, and writes nothing.
+#[test]
+fn any_write_kept_waiting_past_the_busy_timeout_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("lifecourse.db").display());
+    cli::add_team(&url);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut holder = rt.block_on(raw_sqlite(&url));
+    rt.block_on(sqlx::query("BEGIN IMMEDIATE").execute(&mut holder))
+        .unwrap();
+    let add = [
+        "staff",
+        "add",
+        "nu1@centre-sud",
+        "--name",
+        "Nadia U",
+        "--role",
+        "nurse",
+        "--centre",
+        "centre-sud",
+    ];
+    let held = cli::run(&url, &add);
+    assert_eq!(cli::code(&held), Some(4), "{}", cli::stderr(&held));
+    assert!(
+        cli::stderr(&held).contains("held the database's write lock longer than the busy timeout"),
+        "{}",
+        cli::stderr(&held)
+    );
+    rt.block_on(sqlx::query("ROLLBACK").execute(&mut holder))
+        .unwrap();
+    let listed = cli::run(&url, &["staff", "list"]);
+    assert!(
+        !cli::stdout(&listed).contains("nu1@centre-sud"),
+        "nothing written"
+    );
+    let again = cli::run(&url, &add);
+    assert_eq!(cli::code(&again), Some(0), "{}", cli::stderr(&again));
+}
+
 async fn a_huge_batch_size_is_clamped(store: TestStore) {
     let child = common::open_child(&store).await;
     let out = cli_async(

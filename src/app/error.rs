@@ -168,6 +168,10 @@ pub enum InvalidInput {
 impl AppError {
     pub fn kind(&self) -> ErrorKind {
         match self {
+            // Another process held SQLite's write lock too long: nothing written, send again.
+            AppError::Store(e) | AppError::Runner(RunnerError::Store(e)) if e.is_busy() => {
+                ErrorKind::Conflict
+            }
             AppError::Store(StoreError::UnsupportedUrl(_)) => ErrorKind::Invalid,
             AppError::Store(_) | AppError::UnreadableView(_) => ErrorKind::Store,
             AppError::Runner(RunnerError::Store(StoreError::UnsupportedUrl(_))) => {

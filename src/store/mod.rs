@@ -76,6 +76,22 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// SQLite's write lock stayed with another process past the busy timeout: nothing was
+    /// written, and the same command can be sent again (exit 4, like a conflict).
+    pub fn is_busy(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        err.as_database_error().is_some_and(|db| {
+            db.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5)
+                || db.message().contains("database is locked")
+        })
+    }
+}
+
 /// What to look at when SQLite reports an I/O error or a full database: mostly a full disk, or a
 /// file this user may not write. Empty for every other error.
 pub(crate) fn disk_hint(err: &sqlx::Error) -> &'static str {
@@ -86,6 +102,7 @@ pub(crate) fn disk_hint(err: &sqlx::Error) -> &'static str {
     match code.map(|c| c & 0xff) {
         Some(13) => "; the disk is full: free some space and send the command again",
         Some(10) => "; is the disk full? Free some space, check the file's permissions, and send the command again",
+        Some(5) => "; another process held the database's write lock longer than the busy timeout (5 s): nothing was stored, send the command again",
         _ => "",
     }
 }
