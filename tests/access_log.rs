@@ -156,10 +156,10 @@ async fn the_access_log_cannot_be_changed(store: TestStore) {
             "lc_app_{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        for statement in documented_grants(&role, &database) {
+        for statement in common::documented_grants(&role, &database) {
             sqlx::query(&statement).execute(&mut owner).await.unwrap();
         }
-        let mut app = sqlx::PgConnection::connect(&as_role(&url, &role))
+        let mut app = sqlx::PgConnection::connect(&common::as_role(&url, &role))
             .await
             .unwrap();
         sqlx::query(
@@ -196,31 +196,6 @@ async fn the_access_log_cannot_be_changed(store: TestStore) {
         if url.starts_with("sqlite") { 1 } else { 2 }
     );
     server.stop().await;
-}
-
-/// The README's grant statements for role `role` on database `database` (as in
-/// tests/least_privilege.rs).
-fn documented_grants(role: &str, database: &str) -> Vec<String> {
-    let readme = include_str!("../README.md");
-    let start = readme.find("### Least privilege on PostgreSQL").unwrap();
-    let block = &readme[start..];
-    let block = &block[block.find("```sql\n").unwrap() + 7..];
-    let block = &block[..block.find("```").unwrap()];
-    block
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.replace("lifecourse_app", role)
-                .replace("DATABASE lifecourse ", &format!("DATABASE \"{database}\" "))
-        })
-        .collect()
-}
-
-fn as_role(url: &str, role: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (_, host) = rest.split_once('@').unwrap();
-    format!("{scheme}://{role}@{host}")
 }
 
 on_both_stores!(

@@ -11,33 +11,6 @@ use lifecourse::store::StoreError;
 use lifecourse_events::*;
 use sqlx::Connection;
 
-/// The README's grant statements for role `role` on database `database`.
-fn documented_grants(role: &str, database: &str) -> Vec<String> {
-    let readme = include_str!("../README.md");
-    let start = readme
-        .find("### Least privilege on PostgreSQL")
-        .expect("README documents the grants");
-    let block = &readme[start..];
-    let block = &block[block.find("```sql\n").expect("a SQL block") + 7..];
-    let block = &block[..block.find("```").unwrap()];
-    block
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.replace("lifecourse_app", role)
-                .replace("DATABASE lifecourse ", &format!("DATABASE \"{database}\" "))
-        })
-        .collect()
-}
-
-/// `url` with its user replaced by `role`.
-fn as_role(url: &str, role: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (_, host) = rest.split_once('@').unwrap();
-    format!("{scheme}://{role}@{host}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
     let owned = common::postgres().await; // created and migrated by the owner
@@ -47,7 +20,7 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
     let mut owner = sqlx::PgConnection::connect(&owned.url).await.unwrap();
-    let grants = documented_grants(&role, &database);
+    let grants = common::documented_grants(&role, &database);
     assert_eq!(grants.len(), 9, "{grants:#?}");
     for statement in &grants {
         sqlx::query(statement)
@@ -56,7 +29,7 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
-    let app_url = as_role(&owned.url, &role);
+    let app_url = common::as_role(&owned.url, &role);
     let outcome = async move {
         let app = App::open(&app_url).await.unwrap();
         app.add_staff(NewStaff {

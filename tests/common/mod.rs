@@ -204,3 +204,31 @@ pub async fn catch_up_fully(app: &lifecourse::app::App) {
     }
     panic!("the read models did not catch up");
 }
+
+/// The README's grant statements ("Least privilege on PostgreSQL") for role `role` on database
+/// `database`.
+pub fn documented_grants(role: &str, database: &str) -> Vec<String> {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("### Least privilege on PostgreSQL")
+        .expect("README documents the grants");
+    let block = &readme[start..];
+    let block = &block[block.find("```sql\n").expect("a SQL block") + 7..];
+    let block = &block[..block.find("```").unwrap()];
+    block
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.replace("lifecourse_app", role)
+                .replace("DATABASE lifecourse ", &format!("DATABASE \"{database}\" "))
+        })
+        .collect()
+}
+
+/// `url` with its user replaced by `role`.
+pub fn as_role(url: &str, role: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (_, host) = rest.split_once('@').unwrap();
+    format!("{scheme}://{role}@{host}")
+}
