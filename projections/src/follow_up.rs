@@ -224,11 +224,12 @@ pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expect
             let still = wanted
                 .iter()
                 .position(|w| w.rule == open.rule && w.subject == open.subject);
-            let kind = match still.map(|i| &wanted[i]) {
+            let kind = match still {
                 // The step happened: resolved, even where the next one falls due on the same day.
                 _ if fulfils(entry.event, open) => ResolutionKind::Fulfilled,
-                Some(w) if w.due_on == open.due_on && open.centre == centre => {
-                    wanted.remove(still.unwrap_or_default());
+                // Still wanted as it stands: it stays open, and nothing new is opened for it.
+                Some(i) if wanted[i].due_on == open.due_on && open.centre == centre => {
+                    wanted.remove(i);
                     continue;
                 }
                 Some(_) if open.centre != centre => ResolutionKind::Transferred,

@@ -72,6 +72,8 @@ impl CommandInput {
         if input.recorded_by.is_some() {
             return Err(InvalidInput::RecordedByInBody);
         }
+        // A second, untyped read to walk every text: the typed parse above is the one whose
+        // errors carry a line and column, so it goes first.
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(InvalidInput::CommandJson)?;
         check_texts(&value, &mut String::new())?;
