@@ -130,6 +130,10 @@ struct ChildSim<'a> {
     pending: Vec<(ClinicalDate, Pending)>,
     needs: Vec<(NeedDomain, NeedLevel)>,
     goals: Vec<Goal>,
+    /// Goal texts this file has used, so a new goal never repeats an old one's words.
+    used_goal_texts: Vec<&'static str>,
+    /// The child's circle: id, relation, parental authority.
+    circle: Vec<(CircleMemberId, Relation, bool)>,
     today: ClinicalDate,
 }
 
@@ -165,6 +169,8 @@ impl<'a> ChildSim<'a> {
             pending: Vec::new(),
             needs: Vec::new(),
             goals: Vec::new(),
+            used_goal_texts: Vec::new(),
+            circle: Vec::new(),
             today: spec.until,
         }
     }
@@ -189,11 +195,13 @@ impl<'a> ChildSim<'a> {
             child: self.identity(),
             request,
         };
+        let family_name = opened.child.family_name.expose().clone();
         step!(self.record(
             t,
             StaffRole::SocialWorker,
             ChildFileCommand::OpenFile(opened)
         ));
+        step!(self.add_circle(t, &family_name));
         loop {
             t = step!(self.request_assessment(t));
             if self.file.state().stage == Stage::Redirected {
@@ -271,6 +279,7 @@ impl<'a> ChildSim<'a> {
                     occurred_on: t,
                     scope,
                     given_by: ConsentGiver::Parent,
+                    member: self.parent(),
                 };
                 step!(self.record(
                     t,
@@ -307,7 +316,10 @@ impl<'a> ChildSim<'a> {
         step!(self.play_pending_until(t));
         self.evolve_needs();
         let age_months = self.birth.months_until(t);
-        let mut participants = vec![participant(ParticipantRole::Parent)];
+        let mut participants = vec![Participant {
+            member: self.parent(),
+            ..participant(ParticipantRole::Parent)
+        }];
         participants.push(participant(ParticipantRole::Doctor));
         participants.push(participant(ParticipantRole::SocialWorker));
         for (role, p) in [
@@ -324,7 +336,13 @@ impl<'a> ChildSim<'a> {
             (ParticipantRole::LegalAdvisor, 0.1),
         ] {
             if self.rng.gen_bool(p) {
-                participants.push(participant(role));
+                let member = (role == ParticipantRole::SignificantAdult)
+                    .then(|| self.significant_adult())
+                    .flatten();
+                participants.push(Participant {
+                    member,
+                    ..participant(role)
+                });
             }
         }
         let child_took_part = age_months >= 48 && self.rng.gen_bool(0.8);
@@ -355,11 +373,155 @@ impl<'a> ChildSim<'a> {
             strengths,
             hypotheses: Some(self.phrase(HYPOTHESES)),
         };
-        self.record(
+        step!(self.record(
             t,
             StaffRole::Doctor,
             ChildFileCommand::HoldAssessmentMeeting(meeting),
+        ));
+        self.screening(t, age_months)
+    }
+
+    /// Screens development where the child's age suits an instrument: ASQ-3 from 1 to 5 years
+    /// (at most once a year), the EDI once in the kindergarten year (5 to 6).
+    fn screening(&mut self, t: ClinicalDate, age_months: i32) -> Step {
+        let screened = |instrument: ScreeningInstrument, within_days: i64| {
+            self.file.entries().iter().any(|e| {
+                matches!(e, ChildEvent::DevelopmentalScreeningRecorded(s)
+                    if s.instrument == instrument && s.occurred_on.days_until(t) < within_days)
+            })
+        };
+        let instrument =
+            if (12..60).contains(&age_months) && !screened(ScreeningInstrument::Asq3, 365) {
+                ScreeningInstrument::Asq3
+            } else if (60..72).contains(&age_months) && !screened(ScreeningInstrument::Edi, 3650) {
+                ScreeningInstrument::Edi
+            } else {
+                return Ok(Ok(()));
+            };
+        if !self.rng.gen_bool(0.7) {
+            return Ok(Ok(()));
+        }
+        // A child with a severe developmental need scores lower.
+        let strain = self
+            .needs
+            .iter()
+            .find(|(d, _)| *d == NeedDomain::Development)
+            .map_or(0, |(_, l)| {
+                NeedLevel::ALL.iter().position(|x| x == l).unwrap_or(0)
+            });
+        let results = instrument
+            .domains()
+            .iter()
+            .map(|domain| {
+                let (score, band) = match instrument {
+                    ScreeningInstrument::Asq3 => {
+                        let points = (self.rng.gen_range(6..=12) - strain as u16 * 2) * 5;
+                        let band = match points {
+                            0..=25 => ScreeningBand::BelowCutoff,
+                            30..=40 => ScreeningBand::Monitoring,
+                            _ => ScreeningBand::OnSchedule,
+                        };
+                        (ScreeningScore(points * 10), band)
+                    }
+                    ScreeningInstrument::Edi => {
+                        let tenths = self.rng.gen_range(40..=100) - strain as u16 * 12;
+                        let band = match tenths {
+                            0..=39 => ScreeningBand::Vulnerable,
+                            40..=59 => ScreeningBand::AtRisk,
+                            _ => ScreeningBand::OnTrack,
+                        };
+                        (ScreeningScore(tenths), band)
+                    }
+                };
+                ScreeningResult {
+                    domain: *domain,
+                    score: Some(score),
+                    band: Some(band),
+                }
+            })
+            .collect();
+        self.record(
+            t,
+            StaffRole::Nurse,
+            ChildFileCommand::RecordScreening(DevelopmentalScreeningRecorded {
+                occurred_on: t,
+                instrument,
+                results,
+                note: None,
+            }),
         )
+    }
+
+    /// The child's circle as the team first learns it: a mother, often a father, sometimes a
+    /// grandparent or aunt, sometimes a significant adult outside the family.
+    fn add_circle(&mut self, t: ClinicalDate, family_name: &str) -> Step {
+        let candidates = [
+            (Relation::Mother, 0.9, true, ContactRole::PrimaryContact),
+            (Relation::Father, 0.5, true, ContactRole::Contact),
+            (Relation::Grandparent, 0.25, false, ContactRole::Contact),
+            (Relation::AuntOrUncle, 0.1, false, ContactRole::Contact),
+            (Relation::Coach, 0.1, false, ContactRole::NotToBeContacted),
+            (Relation::Neighbour, 0.1, false, ContactRole::Contact),
+        ];
+        for (relation, p, parental, role) in candidates {
+            if !self.rng.gen_bool(p) {
+                continue;
+            }
+            let given = ADULT_NAMES.choose(&mut self.rng).expect("non-empty");
+            let name = if parental || relation == Relation::Grandparent {
+                format!("{given} {family_name}")
+            } else {
+                format!(
+                    "{given} {}",
+                    FAMILY_NAMES.choose(&mut self.rng).expect("non-empty")
+                )
+            };
+            let member_id = CircleMemberId(self.uuid());
+            let contact_role = if self.circle.is_empty() {
+                ContactRole::PrimaryContact
+            } else if role == ContactRole::PrimaryContact {
+                ContactRole::Contact
+            } else {
+                role
+            };
+            step!(self.record(
+                t,
+                StaffRole::SocialWorker,
+                ChildFileCommand::AddCircleMember(CircleMemberAdded {
+                    occurred_on: t,
+                    member_id,
+                    name: Identifying::new(name),
+                    relation,
+                    contact_role,
+                    parental_authority: parental,
+                    phone: None,
+                })
+            ));
+            self.circle.push((member_id, relation, parental));
+        }
+        Ok(Ok(()))
+    }
+
+    /// A member of the circle with parental authority, if there is one.
+    fn parent(&mut self) -> Option<CircleMemberId> {
+        let parents: Vec<CircleMemberId> = self
+            .circle
+            .iter()
+            .filter(|(_, _, parental)| *parental)
+            .map(|(id, _, _)| *id)
+            .collect();
+        parents.choose(&mut self.rng).copied()
+    }
+
+    /// A significant adult of the circle outside the parents, if there is one.
+    fn significant_adult(&mut self) -> Option<CircleMemberId> {
+        let others: Vec<CircleMemberId> = self
+            .circle
+            .iter()
+            .filter(|(_, _, parental)| !*parental)
+            .map(|(id, _, _)| *id)
+            .collect();
+        others.choose(&mut self.rng).copied()
     }
 
     /// First meeting: three to six domains of need. Later: each level moves, mostly for the better.
@@ -389,27 +551,61 @@ impl<'a> ChildSim<'a> {
     fn plan(&mut self, t: ClinicalDate) -> Step<Option<ClinicalDate>> {
         step!(self.play_pending_until(t));
         let revising = self.file.state().plan.is_some();
-        let keep = if revising {
-            self.rng.gen_range(0..=2.min(self.goals.len()))
-        } else {
-            0
-        };
-        self.goals.shuffle(&mut self.rng);
-        self.goals.truncate(keep);
-        let wanted = self.rng.gen_range(2..=4).max(keep + 1);
-        while self.goals.len() < wanted {
-            let domain = self
-                .needs
-                .choose(&mut self.rng)
-                .map(|(d, _)| *d)
-                .unwrap_or(NeedDomain::PhysicalHealth);
+        // A revision carries most unfinished goals forward under their own ids; achieved goals
+        // leave the plan; new goals come for needs no goal covers, never repeating a text.
+        let progress = self.file.state().goal_progress.clone();
+        let previous = std::mem::take(&mut self.goals);
+        if revising {
+            for goal in previous {
+                let achieved = progress
+                    .get(&goal.goal_id)
+                    .is_some_and(|n| n.status == GoalStatus::Achieved);
+                if !achieved && self.rng.gen_bool(0.75) {
+                    self.goals.push(goal);
+                }
+            }
+        }
+        let wanted = self.rng.gen_range(2..=4).max(self.goals.len());
+        let mut domains: Vec<NeedDomain> = self
+            .needs
+            .iter()
+            .filter(|(_, level)| *level != NeedLevel::NoConcern)
+            .map(|(d, _)| *d)
+            .collect();
+        domains.shuffle(&mut self.rng);
+        for domain in domains {
+            if self.goals.len() >= wanted {
+                break;
+            }
+            if self.goals.iter().any(|g| g.domain == domain) {
+                continue;
+            }
+            let Some(text) = goal_texts(domain)
+                .iter()
+                .find(|text| !self.used_goal_texts.contains(text))
+            else {
+                continue;
+            };
+            self.used_goal_texts.push(text);
             let goal = Goal {
                 goal_id: GoalId(self.uuid()),
                 domain,
-                description: Identifying::new(goal_text(domain).to_string()),
-                responsible: *ResponsibleParty::ALL
-                    .choose(&mut self.rng)
-                    .expect("non-empty"),
+                description: Identifying::new(text.to_string()),
+                responsible: self.responsible(),
+                target_on: t.plus_days(self.rng.gen_range(60..=240)),
+            };
+            self.goals.push(goal);
+        }
+        if self.goals.is_empty() {
+            // Every need is met or every text used: one goal of keeping gains.
+            let goal = Goal {
+                goal_id: GoalId(self.uuid()),
+                domain: NeedDomain::SocialParticipation,
+                description: Identifying::new(format!(
+                    "keeps the gains of plan v{}",
+                    self.file.state().plan_versions
+                )),
+                responsible: vec![Responsible::Role(ResponsibleParty::Family)],
                 target_on: t.plus_days(self.rng.gen_range(60..=240)),
             };
             self.goals.push(goal);
@@ -458,13 +654,25 @@ impl<'a> ChildSim<'a> {
             service_id: ServiceId(self.uuid()),
             kind,
             format: *ServiceFormat::ALL.choose(&mut self.rng).expect("non-empty"),
-            provider: if self.rng.gen_bool(0.7) {
+            provider: if kind.volunteers_may_deliver() && self.rng.gen_bool(0.5) {
+                ServiceProvider::Volunteer
+            } else if self.rng.gen_bool(0.7) {
                 ServiceProvider::Centre
             } else {
                 ServiceProvider::Partner
             },
             provider_name: None,
+            provider_person: None,
             linked_goals: goal.into_iter().collect(),
+        };
+        let service = if service.provider == ServiceProvider::Volunteer {
+            let n = self.rng.gen_range(1..=4);
+            ServiceStarted {
+                provider_person: PersonId::parse(format!("vol{n}@{}", self.centre)).ok(),
+                ..service
+            }
+        } else {
+            service
         };
         if self.rng.gen_bool(0.4) {
             let end = t.plus_days(self.rng.gen_range(30..=300));
@@ -535,10 +743,17 @@ impl<'a> ChildSim<'a> {
         let state = self.file.state();
         match what {
             Pending::Contact => {
+                let with = *ContactWith::ALL.choose(&mut self.rng).expect("non-empty");
+                let member = match with {
+                    ContactWith::ParentOrGuardian | ContactWith::WholeFamily => self.parent(),
+                    ContactWith::SignificantAdult => self.significant_adult(),
+                    ContactWith::Child => None,
+                };
                 let contact = FamilyContactRecorded {
                     occurred_on: on,
                     mode: *ContactMode::ALL.choose(&mut self.rng).expect("non-empty"),
-                    with: *ContactWith::ALL.choose(&mut self.rng).expect("non-empty"),
+                    with,
+                    members: member.into_iter().collect(),
                     note: None,
                 };
                 self.record(
@@ -800,6 +1015,36 @@ impl<'a> ChildSim<'a> {
     fn close(&mut self, t: ClinicalDate, reason: ClosureReason) -> Step {
         step!(self.play_pending_until(t));
         self.pending.clear();
+        if reason == ClosureReason::GoalsMet {
+            // A file closed because its goals were met has them achieved.
+            let in_plan: Vec<GoalId> = self
+                .file
+                .state()
+                .plan
+                .iter()
+                .flat_map(|p| p.goals.iter().map(|g| g.goal_id))
+                .collect();
+            for goal_id in in_plan {
+                let achieved = self
+                    .file
+                    .state()
+                    .goal_progress
+                    .get(&goal_id)
+                    .is_some_and(|n| n.status == GoalStatus::Achieved);
+                if !achieved {
+                    step!(self.record(
+                        t,
+                        StaffRole::SocialWorker,
+                        ChildFileCommand::RecordGoalProgress(GoalProgressRecorded {
+                            occurred_on: t,
+                            goal_id,
+                            status: GoalStatus::Achieved,
+                            note: None,
+                        })
+                    ));
+                }
+            }
+        }
         self.goals.clear();
         let closed = FileClosed {
             occurred_on: t,
@@ -911,6 +1156,17 @@ impl<'a> ChildSim<'a> {
         self.rng.gen_range(lo..=hi)
     }
 
+    /// One to three parties share a goal; the family or the child is often one of them.
+    fn responsible(&mut self) -> Vec<Responsible> {
+        let n = self.rng.gen_range(1..=3);
+        let mut parties: Vec<Responsible> = ResponsibleParty::ALL
+            .choose_multiple(&mut self.rng, n)
+            .map(|r| Responsible::Role(*r))
+            .collect();
+        parties.sort();
+        parties
+    }
+
     fn uuid(&mut self) -> uuid::Uuid {
         uuid::Builder::from_random_bytes(self.rng.gen()).into_uuid()
     }
@@ -952,6 +1208,7 @@ fn participant(role: ParticipantRole) -> Participant {
         role,
         person: None,
         name: None,
+        member: None,
     }
 }
 
@@ -966,20 +1223,58 @@ fn staff_prefix(role: StaffRole) -> &'static str {
     }
 }
 
-fn goal_text(domain: NeedDomain) -> &'static str {
+/// Goal texts by domain, in the order a file uses them.
+fn goal_texts(domain: NeedDomain) -> &'static [&'static str] {
     match domain {
-        NeedDomain::PhysicalHealth => "dental and vision check-ups completed",
-        NeedDomain::Development => "speech assessment and daily reading at home",
-        NeedDomain::EmotionalWellbeing => "fewer outbursts; a trusted adult at school",
-        NeedDomain::FamilyRelationships => "parent joins the parenting group",
-        NeedDomain::SchoolLearning => "attends school at least four days a week",
-        NeedDomain::LivingConditions => "family moves to a safe, heated flat",
-        NeedDomain::SafetyProtection => "safety plan agreed with the family",
-        NeedDomain::RightsLegal => "immigration status regularised",
-        NeedDomain::SocialParticipation => "joins a weekly sports or art activity",
+        NeedDomain::PhysicalHealth => &[
+            "dental and vision check-ups completed",
+            "sleeps through the night on a regular bedtime",
+            "follow-up with the family doctor kept",
+        ],
+        NeedDomain::Development => &[
+            "speech assessment and daily reading at home",
+            "speaks in short sentences understood by strangers",
+            "fine motor skills ready for writing",
+        ],
+        NeedDomain::EmotionalWellbeing => &[
+            "fewer outbursts; a trusted adult at school",
+            "names feelings and uses a calming plan",
+            "sees the child psychiatrist as planned",
+        ],
+        NeedDomain::FamilyRelationships => &[
+            "parent joins the parenting group",
+            "regular visits with the other parent arranged",
+            "family routine for meals and homework",
+        ],
+        NeedDomain::SchoolLearning => &[
+            "attends school at least four days a week",
+            "homework done with the tutor twice a week",
+            "individual education plan in place at school",
+        ],
+        NeedDomain::LivingConditions => &[
+            "family moves to a safe, heated flat",
+            "food bank and school meal programme in place",
+            "landlord repairs the mould",
+        ],
+        NeedDomain::SafetyProtection => &[
+            "safety plan agreed with the family",
+            "youth protection follow-up coordinated",
+        ],
+        NeedDomain::RightsLegal => &[
+            "immigration status regularised",
+            "school registration obtained despite missing papers",
+        ],
+        NeedDomain::SocialParticipation => &[
+            "joins a weekly sports or art activity",
+            "spends time with a mentor every week",
+        ],
     }
 }
 
+const ADULT_NAMES: &[&str] = &[
+    "Marie", "Julie", "Nathalie", "Sophie", "Fatima", "Amina", "Nadia", "Isabelle", "Martin",
+    "Éric", "Karim", "Jean", "Luc", "Patrick", "Mamadou", "Pierre",
+];
 const GIVEN_NAMES: &[&str] = &[
     "Léa", "Emma", "Olivia", "Alice", "Florence", "Zoé", "Rosalie", "Juliette", "Aya", "Yasmine",
     "Liam", "William", "Noah", "Thomas", "Jacob", "Félix", "Léo", "Nathan", "Samuel", "Adam",
@@ -1102,6 +1397,8 @@ mod tests {
             "raise_rights_concern",
             "resolve_rights_concern",
             "record_family_contact",
+            "add_circle_member",
+            "record_screening",
             "give_consent",
             "correct_entry",
             "transfer_file",

@@ -76,11 +76,13 @@ pub fn meeting_details(on: &str) -> HoldAssessmentMeeting {
                 role: ParticipantRole::Parent,
                 person: None,
                 name: Some("Marie Tremblay".into()),
+                member: None,
             },
             Participant {
                 role: ParticipantRole::Doctor,
                 person: Some(PersonId::parse("md1@centre-sud").expect("valid")),
                 name: None,
+                member: None,
             },
         ],
         child_took_part: true,
@@ -114,7 +116,7 @@ pub fn goal(id: GoalId, target: &str) -> Goal {
         goal_id: id,
         domain: NeedDomain::Development,
         description: "speech assessment and daily reading at home".into(),
-        responsible: ResponsibleParty::Family,
+        responsible: vec![Responsible::Role(ResponsibleParty::Family)],
         target_on: date(target),
     }
 }
@@ -157,6 +159,7 @@ pub fn start_service(
         format: ServiceFormat::Individual,
         provider: ServiceProvider::Centre,
         provider_name: None,
+        provider_person: None,
         linked_goals,
     })
 }
@@ -235,6 +238,7 @@ pub fn contact_details(on: &str) -> FamilyContactRecorded {
         occurred_on: date(on),
         mode: ContactMode::Phone,
         with: ContactWith::ParentOrGuardian,
+        members: vec![],
         note: None,
     }
 }
@@ -248,6 +252,7 @@ pub fn give_consent(on: &str, scope: ConsentScope) -> ChildFileCommand {
         occurred_on: date(on),
         scope,
         given_by: ConsentGiver::Parent,
+        member: None,
     })
 }
 
@@ -312,4 +317,51 @@ pub fn events_of(
             event
         })
         .collect()
+}
+
+/// A member of the child's circle, with parental authority when `parental`.
+pub fn add_member(
+    on: &str,
+    id: CircleMemberId,
+    relation: Relation,
+    parental: bool,
+) -> ChildFileCommand {
+    ChildFileCommand::AddCircleMember(CircleMemberAdded {
+        occurred_on: date(on),
+        member_id: id,
+        name: Identifying::new(format!("{relation} of the child")),
+        relation,
+        contact_role: ContactRole::Contact,
+        parental_authority: parental,
+        phone: None,
+    })
+}
+
+pub fn remove_member(on: &str, id: CircleMemberId) -> ChildFileCommand {
+    ChildFileCommand::RemoveCircleMember(CircleMemberLeft {
+        occurred_on: date(on),
+        member_id: id,
+        note: None,
+    })
+}
+
+/// A screening with `results` as (domain, score in tenths, band).
+pub fn screening(
+    on: &str,
+    instrument: ScreeningInstrument,
+    results: &[(ScreeningDomain, Option<u16>, Option<ScreeningBand>)],
+) -> ChildFileCommand {
+    ChildFileCommand::RecordScreening(DevelopmentalScreeningRecorded {
+        occurred_on: date(on),
+        instrument,
+        results: results
+            .iter()
+            .map(|(domain, score, band)| ScreeningResult {
+                domain: *domain,
+                score: score.map(ScreeningScore),
+                band: *band,
+            })
+            .collect(),
+        note: None,
+    })
 }

@@ -222,9 +222,17 @@ async fn the_trajectory_shows_the_whole_story_with_corrections_visible(store: Te
             (2, MeetingKind::Reassessment, date("2024-09-25"), Some(88)),
         ]
     );
+    let who: Vec<_> = t.meetings[0]
+        .participants
+        .iter()
+        .map(|p| (p.role, p.name.as_ref().map(|n| n.expose().clone())))
+        .collect();
     assert_eq!(
-        t.meetings[0].participants,
-        vec![ParticipantRole::Parent, ParticipantRole::Doctor]
+        who,
+        vec![
+            (ParticipantRole::Parent, Some("Marie Tremblay".to_string())),
+            (ParticipantRole::Doctor, None)
+        ]
     );
     assert!(t.meetings[0].child_took_part);
 
@@ -263,7 +271,7 @@ async fn the_trajectory_shows_the_whole_story_with_corrections_visible(store: Te
                 p.adopted_on,
                 p.meeting_number,
                 p.goals.clone(),
-                p.dropped.clone(),
+                p.left_out.clone(),
             )
         })
         .collect();
@@ -291,14 +299,15 @@ async fn the_trajectory_shows_the_whole_story_with_corrections_visible(store: Te
     assert_eq!(
         goals,
         vec![
-            (g(1), 1, 1, date("2024-06-30"), vec![], GoalFate::Dropped),
+            // Left out of v2, which set g3 in the same domain: replaced, not abandoned.
+            (g(1), 1, 1, date("2024-06-30"), vec![], GoalFate::Replaced),
             (
                 g(2),
                 1,
                 2,
                 date("2025-03-01"),
                 vec![(date("2024-07-15"), GoalStatus::InProgress)],
-                GoalFate::InPlan
+                GoalFate::CarriedForward
             ),
             (g(3), 2, 2, date("2025-06-01"), vec![], GoalFate::InPlan),
         ]

@@ -590,7 +590,7 @@ fn demo_then_history(url: &str) {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("rule,child_id,centre,subject,due_on,days_overdue,source_sequence,source_event_type,source_occurred_on,source_event_id")
+        Some("rule,child_id,centre,subject,about,detail,due_on,days_overdue,source_sequence,source_event_type,source_occurred_on,source_event_id")
     );
     assert_eq!(lines.count(), listed.len(), "one CSV row per gap");
     let text = run_with_url(

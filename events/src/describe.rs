@@ -20,46 +20,40 @@ impl ChildEvent {
                 InitialDecision::Waiting => "initial assessment: decision waiting".into(),
             },
             AssessmentMeetingHeld(e) => format!(
-                "{} meeting #{} with {} participant(s){}, {} need domain(s) assessed",
+                "{} meeting #{} with {}{}, {} assessed",
                 e.kind,
                 e.meeting_number,
-                e.participants.len(),
+                count(e.participants.len(), "participant", "participants"),
                 if e.child_took_part {
                     " and the child"
                 } else {
                     ""
                 },
-                e.needs.len()
+                count(e.needs.len(), "need domain", "need domains")
             ),
             ActionPlanAdopted(p) => format!(
-                "action plan v{} adopted with {} goal(s)",
+                "action plan v{} adopted with {}",
                 p.plan_version,
-                p.goals.len()
+                count(p.goals.len(), "goal", "goals")
             ),
             ActionPlanRevised(p) => format!(
-                "action plan revised to v{} with {} goal(s)",
+                "action plan revised to v{} with {}",
                 p.plan_version,
-                p.goals.len()
+                count(p.goals.len(), "goal", "goals")
             ),
-            GoalProgressRecorded(e) => format!("goal {} now {}", short(&e.goal_id.0), e.status),
+            GoalProgressRecorded(e) => format!("goal progress: {}", e.status),
             ServiceStarted(e) => {
                 format!("service started: {} ({}, {})", e.kind, e.format, e.provider)
             }
-            ServiceEnded(e) => format!("service {} ended: {}", short(&e.service_id.0), e.reason),
+            ServiceEnded(e) => format!("service ended: {}", e.reason),
             ReferralMade(e) => format!("referral made: {}", e.resource),
-            ReferralOutcomeRecorded(e) => format!(
-                "referral {} outcome: {}",
-                short(&e.referral_id.0),
-                e.outcome
-            ),
+            ReferralOutcomeRecorded(e) => format!("referral outcome: {}", e.outcome),
             LegalInterventionOpened(e) => {
                 format!("legal intervention opened: {} ({})", e.area, e.kind)
             }
-            LegalInterventionConcluded(e) => format!(
-                "legal intervention {} concluded: {}",
-                short(&e.matter_id.0),
-                e.outcome
-            ),
+            LegalInterventionConcluded(e) => {
+                format!("legal intervention concluded: {}", e.outcome)
+            }
             RightsConcernRaised(e) => format!(
                 "rights concern raised: {} ({})",
                 e.right,
@@ -69,12 +63,15 @@ impl ChildEvent {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            RightsConcernResolved(e) => format!(
-                "rights concern {} resolved: {}",
-                short(&e.concern_id.0),
-                e.resolution
-            ),
+            RightsConcernResolved(e) => format!("rights concern resolved: {}", e.resolution),
             FamilyContactRecorded(e) => format!("family contact: {} with {}", e.mode, e.with),
+            CircleMemberAdded(e) => format!("circle: {} joined ({})", e.relation, e.contact_role),
+            CircleMemberLeft(_) => "circle: a member left".into(),
+            DevelopmentalScreeningRecorded(e) => format!(
+                "{} screening: {} screened",
+                e.instrument.name(),
+                count(e.results.len(), "domain", "domains")
+            ),
             ConsentGiven(e) => format!("consent given for {} by {}", e.scope, e.given_by),
             ConsentWithdrawn(e) => format!("consent withdrawn for {}", e.scope),
             EntryCorrected(e) => match &e.correction {
@@ -96,7 +93,7 @@ impl ChildEvent {
     }
 }
 
-/// The first block of a uuid: enough to tell items of one file apart in a listing.
-fn short(id: &uuid::Uuid) -> String {
-    id.simple().to_string()[..8].to_string()
+/// "1 goal", "3 goals": a count with its noun.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::identifying::Identifying;
 use crate::ids::{
-    CentreId, GoalId, LegalMatterId, PersonId, ReferralId, RightsConcernId, ServiceId,
+    CentreId, CircleMemberId, GoalId, LegalMatterId, PersonId, ReferralId, RightsConcernId,
+    ServiceId,
 };
 use crate::values::*;
 
@@ -92,6 +93,26 @@ pub struct Participant {
     pub person: Option<PersonId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Identifying<String>>,
+    /// The member of the child's circle who took part (schema 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<CircleMemberId>,
+}
+
+impl Participant {
+    /// Whether this participant stands for the family: a parent, guardian, foster family,
+    /// relative or significant adult, or anyone of the child's circle. A meeting with one of them
+    /// present counts as contact with the family.
+    pub fn is_family(&self) -> bool {
+        self.member.is_some()
+            || matches!(
+                self.role,
+                ParticipantRole::Parent
+                    | ParticipantRole::Guardian
+                    | ParticipantRole::FosterFamily
+                    | ParticipantRole::ExtendedFamily
+                    | ParticipantRole::SignificantAdult
+            )
+    }
 }
 
 /// How pressing one domain of need is, as the meeting saw it.
@@ -132,14 +153,27 @@ pub struct AssessmentMeetingHeld {
     pub hypotheses: Option<Identifying<String>>,
 }
 
-/// One goal of an action plan. A goal keeps its id across plan versions.
+/// Who answers for a goal: a role (the family, the child, the social worker...), a named member of
+/// staff, or a member of the child's circle. Written `{"role": "family"}`, `{"staff": "sw.gagnon"}`
+/// or `{"member": "<circle member id>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Responsible {
+    Role(ResponsibleParty),
+    Staff(PersonId),
+    Member(CircleMemberId),
+}
+
+/// One goal of an action plan. A goal keeps its id across plan versions. Responsibility is shared:
+/// one or more parties, people or roles, including the family and the child (schema 2.0 of the
+/// plan events; 1.0 had a single `responsible` role).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Goal {
     pub goal_id: GoalId,
     pub domain: NeedDomain,
     pub description: Identifying<String>,
-    pub responsible: ResponsibleParty,
+    pub responsible: Vec<Responsible>,
     pub target_on: ClinicalDate,
 }
 
@@ -181,6 +215,9 @@ pub struct ServiceStarted {
     pub provider: ServiceProvider,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_name: Option<Identifying<String>>,
+    /// The member of staff or volunteer who delivers it, from the staff register (schema 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_person: Option<PersonId>,
     #[serde(default)]
     pub linked_goals: Vec<GoalId>,
 }
@@ -270,6 +307,9 @@ pub struct FamilyContactRecorded {
     pub occurred_on: ClinicalDate,
     pub mode: ContactMode,
     pub with: ContactWith,
+    /// The members of the child's circle the centre was in touch with (schema 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<CircleMemberId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Identifying<String>>,
 }
@@ -281,6 +321,10 @@ pub struct ConsentGiven {
     pub occurred_on: ClinicalDate,
     pub scope: ConsentScope,
     pub given_by: ConsentGiver,
+    /// The member of the child's circle who gave it; required when `given_by` is
+    /// `significant_adult` (schema 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<CircleMemberId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +332,56 @@ pub struct ConsentGiven {
 pub struct ConsentWithdrawn {
     pub occurred_on: ClinicalDate,
     pub scope: ConsentScope,
+}
+
+/// A family member or significant adult joined the child's circle, as the team knows it: who,
+/// how related, how the centre may reach them, since when (`occurred_on`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircleMemberAdded {
+    pub occurred_on: ClinicalDate,
+    pub member_id: CircleMemberId,
+    pub name: Identifying<String>,
+    pub relation: Relation,
+    pub contact_role: ContactRole,
+    /// Holds parental authority (may consent for the child as a parent or legal guardian).
+    #[serde(default)]
+    pub parental_authority: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Identifying<String>>,
+}
+
+/// Someone is no longer part of the child's circle (moved away, lost touch, no longer involved).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircleMemberLeft {
+    pub occurred_on: ClinicalDate,
+    pub member_id: CircleMemberId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Identifying<String>>,
+}
+
+/// One domain's result in a developmental screening: a score, a band, or both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningResult {
+    pub domain: ScreeningDomain,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<ScreeningScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<ScreeningBand>,
+}
+
+/// A developmental screening (the Early Development Instrument's five domains, or ASQ-3's five
+/// areas), with a score or band per domain screened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevelopmentalScreeningRecorded {
+    pub occurred_on: ClinicalDate,
+    pub instrument: ScreeningInstrument,
+    pub results: Vec<ScreeningResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Identifying<String>>,
 }
 
 /// What a correction does to the entry it names.
@@ -364,6 +458,9 @@ pub enum ChildEvent {
     RightsConcernRaised(RightsConcernRaised),
     RightsConcernResolved(RightsConcernResolved),
     FamilyContactRecorded(FamilyContactRecorded),
+    CircleMemberAdded(CircleMemberAdded),
+    CircleMemberLeft(CircleMemberLeft),
+    DevelopmentalScreeningRecorded(DevelopmentalScreeningRecorded),
     ConsentGiven(ConsentGiven),
     ConsentWithdrawn(ConsentWithdrawn),
     EntryCorrected(EntryCorrected),
@@ -377,11 +474,11 @@ pub enum ChildEvent {
 pub const CATALOGUE: &[(&str, &str)] = &[
     ("ChildFileOpened", "2.0"),
     ("InitialAssessmentCompleted", "1.0"),
-    ("AssessmentMeetingHeld", "1.0"),
-    ("ActionPlanAdopted", "1.0"),
-    ("ActionPlanRevised", "1.0"),
+    ("AssessmentMeetingHeld", "1.1"),
+    ("ActionPlanAdopted", "2.0"),
+    ("ActionPlanRevised", "2.0"),
     ("GoalProgressRecorded", "1.0"),
-    ("ServiceStarted", "1.0"),
+    ("ServiceStarted", "1.1"),
     ("ServiceEnded", "1.0"),
     ("ReferralMade", "1.0"),
     ("ReferralOutcomeRecorded", "1.0"),
@@ -389,8 +486,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("LegalInterventionConcluded", "1.0"),
     ("RightsConcernRaised", "1.0"),
     ("RightsConcernResolved", "1.0"),
-    ("FamilyContactRecorded", "1.0"),
-    ("ConsentGiven", "1.0"),
+    ("FamilyContactRecorded", "1.1"),
+    ("CircleMemberAdded", "1.0"),
+    ("CircleMemberLeft", "1.0"),
+    ("DevelopmentalScreeningRecorded", "1.0"),
+    ("ConsentGiven", "1.1"),
     ("ConsentWithdrawn", "1.0"),
     ("EntryCorrected", "1.0"),
     ("FileTransferred", "1.0"),
@@ -426,6 +526,9 @@ impl ChildEvent {
             RightsConcernRaised(_) => "RightsConcernRaised",
             RightsConcernResolved(_) => "RightsConcernResolved",
             FamilyContactRecorded(_) => "FamilyContactRecorded",
+            CircleMemberAdded(_) => "CircleMemberAdded",
+            CircleMemberLeft(_) => "CircleMemberLeft",
+            DevelopmentalScreeningRecorded(_) => "DevelopmentalScreeningRecorded",
             ConsentGiven(_) => "ConsentGiven",
             ConsentWithdrawn(_) => "ConsentWithdrawn",
             EntryCorrected(_) => "EntryCorrected",
@@ -459,6 +562,9 @@ impl ChildEvent {
             RightsConcernRaised(e) => e.occurred_on,
             RightsConcernResolved(e) => e.occurred_on,
             FamilyContactRecorded(e) => e.occurred_on,
+            CircleMemberAdded(e) => e.occurred_on,
+            CircleMemberLeft(e) => e.occurred_on,
+            DevelopmentalScreeningRecorded(e) => e.occurred_on,
             ConsentGiven(e) => e.occurred_on,
             ConsentWithdrawn(e) => e.occurred_on,
             EntryCorrected(e) => e.occurred_on,

@@ -68,6 +68,11 @@ uuid_id!(
     RightsConcernId
 );
 
+uuid_id!(
+    /// A member of the child's circle: a family member or significant adult.
+    CircleMemberId
+);
+
 impl ChildId {
     /// The child id a file-opening command gets when the caller gives none: derived from the
     /// idempotency key, so a retried opening lands on the same child instead of a second file.

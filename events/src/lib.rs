@@ -21,7 +21,8 @@ mod stored;
 pub mod upcast;
 mod values;
 
-pub use corrections::effective_entries;
+pub use corrections::{changes, effective_entries, FieldChange};
+pub use describe::count;
 pub use event::*;
 pub use identifying::Identifying;
 pub use ids::*;

@@ -20,12 +20,52 @@ pub struct Upcaster {
 }
 
 /// Every upcaster this build knows, oldest first.
-pub static UPCASTERS: &[Upcaster] = &[Upcaster {
-    event_type: "ChildFileOpened",
-    from_version: "1.0",
-    to_version: "2.0",
-    upcast: child_file_opened_v1_to_v2,
-}];
+pub static UPCASTERS: &[Upcaster] = &[
+    Upcaster {
+        event_type: "ChildFileOpened",
+        from_version: "1.0",
+        to_version: "2.0",
+        upcast: child_file_opened_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "ActionPlanAdopted",
+        from_version: "1.0",
+        to_version: "2.0",
+        upcast: plan_adopted_v1_to_v2,
+    },
+    Upcaster {
+        event_type: "ActionPlanRevised",
+        from_version: "1.0",
+        to_version: "2.0",
+        upcast: plan_revised_v1_to_v2,
+    },
+    // Versions 1.1 only add optional fields (a participant's or contact's circle members, the
+    // consent's member, a service's provider person); a 1.0 payload reads as it is.
+    Upcaster {
+        event_type: "AssessmentMeetingHeld",
+        from_version: "1.0",
+        to_version: "1.1",
+        upcast: unchanged,
+    },
+    Upcaster {
+        event_type: "ServiceStarted",
+        from_version: "1.0",
+        to_version: "1.1",
+        upcast: unchanged,
+    },
+    Upcaster {
+        event_type: "FamilyContactRecorded",
+        from_version: "1.0",
+        to_version: "1.1",
+        upcast: unchanged,
+    },
+    Upcaster {
+        event_type: "ConsentGiven",
+        from_version: "1.0",
+        to_version: "1.1",
+        upcast: unchanged,
+    },
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpcastError {
@@ -161,6 +201,50 @@ fn child_file_opened_v1_to_v2(mut payload: Value) -> Result<Value, UpcastError> 
     Ok(payload)
 }
 
+/// A version that only added optional fields: the older payload is already a valid newer one.
+fn unchanged(payload: Value) -> Result<Value, UpcastError> {
+    Ok(payload)
+}
+
+fn plan_adopted_v1_to_v2(payload: Value) -> Result<Value, UpcastError> {
+    plan_v1_to_v2(payload, "ActionPlanAdopted")
+}
+
+fn plan_revised_v1_to_v2(payload: Value) -> Result<Value, UpcastError> {
+    plan_v1_to_v2(payload, "ActionPlanRevised")
+}
+
+/// Plan versions 1.0 named one responsible role per goal (`"responsible": "family"`); 2.0 shares
+/// responsibility among several parties (`"responsible": [{"role": "family"}]`).
+fn plan_v1_to_v2(mut payload: Value, event_type: &str) -> Result<Value, UpcastError> {
+    let malformed = |problem: String| UpcastError::Malformed {
+        event_type: event_type.into(),
+        version: "1.0".into(),
+        problem,
+    };
+    let body = body_of(&mut payload, event_type, "1.0")?;
+    let goals = body
+        .get_mut("goals")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| malformed("missing goals".into()))?;
+    for (i, goal) in goals.iter_mut().enumerate() {
+        let goal = goal
+            .as_object_mut()
+            .ok_or_else(|| malformed(format!("goal {} is not an object", i + 1)))?;
+        let role = goal
+            .remove("responsible")
+            .filter(Value::is_string)
+            .ok_or_else(|| malformed(format!("goal {} has no responsible role", i + 1)))?;
+        let mut party = Map::new();
+        party.insert("role".into(), role);
+        goal.insert(
+            "responsible".into(),
+            Value::Array(vec![Value::Object(party)]),
+        );
+    }
+    Ok(payload)
+}
+
 /// Maps the free-text referral sources of schema 1.0 onto the `ReferralSource` vocabulary.
 fn classify_referral_source(text: &str) -> &'static str {
     let t = text.to_lowercase();
@@ -200,7 +284,8 @@ mod tests {
 
     #[test]
     fn current_payloads_are_left_alone() {
-        assert!(!needs_upcast("FamilyContactRecorded", "1.0"));
+        assert!(!needs_upcast("FamilyContactRecorded", "1.1"));
+        assert!(needs_upcast("FamilyContactRecorded", "1.0"));
         assert!(needs_upcast("ChildFileOpened", "1.0"));
         assert!(!needs_upcast("ChildFileOpened", "2.0"));
     }
@@ -220,6 +305,44 @@ mod tests {
     fn an_unknown_version_has_no_path() {
         let err = upcast_payload("ChildFileOpened", "0.9", json!({})).unwrap_err();
         assert!(matches!(err, UpcastError::NoPath { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_plan_1_0_shares_its_single_responsible_role() {
+        let v1 = json!({"ActionPlanRevised": {"occurred_on": "2024-03-02", "plan_version": 2,
+            "meeting_number": 1, "goals": [{"goal_id": "0b7e4c1e-8f2a-4d3b-9c55-2f1e6a7d9b10",
+            "domain": "school_learning", "description": "reads at grade level",
+            "responsible": "family", "target_on": "2024-09-01"}]}});
+        let v2 = upcast_payload("ActionPlanRevised", "1.0", v1).unwrap();
+        assert_eq!(
+            v2.pointer("/ActionPlanRevised/goals/0/responsible"),
+            Some(&json!([{"role": "family"}]))
+        );
+        let bad = json!({"ActionPlanAdopted": {"goals": [{"goal_id": "x"}]}});
+        let err = upcast_payload("ActionPlanAdopted", "1.0", bad).unwrap_err();
+        assert!(
+            err.to_string().contains("goal 1 has no responsible role"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_upcaster_chain_reaches_the_current_version() {
+        for u in UPCASTERS {
+            let mut version = u.from_version;
+            while let Some(step) = UPCASTERS
+                .iter()
+                .find(|s| s.event_type == u.event_type && s.from_version == version)
+            {
+                version = step.to_version;
+            }
+            assert_eq!(
+                Some(version),
+                current_schema_version(u.event_type),
+                "{}",
+                u.event_type
+            );
+        }
     }
 
     #[test]

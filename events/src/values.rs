@@ -287,6 +287,8 @@ vocabulary!(
     ServiceProvider {
         Centre = "centre",
         Partner = "partner",
+        /// One of the centre's volunteers (mentoring, tutoring, sports and art, outings).
+        Volunteer = "volunteer",
     }
 );
 
@@ -438,6 +440,8 @@ vocabulary!(
         Parent = "parent",
         LegalGuardian = "legal_guardian",
         Child = "child",
+        /// A significant adult of the child's circle, named by `ConsentGiven::member`.
+        SignificantAdult = "significant_adult",
     }
 );
 
@@ -452,6 +456,183 @@ vocabulary!(
         Other = "other",
     }
 );
+
+impl ServiceKind {
+    /// Whether volunteers may deliver this kind of service (DOMAIN.md: volunteers mentor, tutor,
+    /// lead sports and art).
+    pub fn volunteers_may_deliver(self) -> bool {
+        matches!(
+            self,
+            ServiceKind::Mentoring
+                | ServiceKind::HomeworkTutoring
+                | ServiceKind::SportsAndArt
+                | ServiceKind::Outings
+        )
+    }
+}
+
+vocabulary!(
+    /// How a member of the child's circle is related to the child.
+    Relation {
+        Mother = "mother",
+        Father = "father",
+        StepParent = "step_parent",
+        FosterParent = "foster_parent",
+        Grandparent = "grandparent",
+        Sibling = "sibling",
+        AuntOrUncle = "aunt_or_uncle",
+        OtherFamily = "other_family",
+        FamilyFriend = "family_friend",
+        Neighbour = "neighbour",
+        Teacher = "teacher",
+        Coach = "coach",
+        Mentor = "mentor",
+        Other = "other",
+    }
+);
+
+vocabulary!(
+    /// How the centre may be in touch with a member of the child's circle.
+    ContactRole {
+        /// The first person the centre calls.
+        PrimaryContact = "primary_contact",
+        Contact = "contact",
+        /// Part of the child's life, not to be contacted by the centre.
+        NotToBeContacted = "not_to_be_contacted",
+    }
+);
+
+vocabulary!(
+    /// A developmental screening instrument.
+    ScreeningInstrument {
+        /// The Early Development Instrument (five domains, scores 0 to 10).
+        Edi = "edi",
+        /// Ages and Stages Questionnaires, third edition (five areas, scores 0 to 60).
+        Asq3 = "asq3",
+    }
+);
+
+vocabulary!(
+    /// A domain (EDI) or area (ASQ-3) of a developmental screening.
+    ScreeningDomain {
+        PhysicalHealthAndWellbeing = "physical_health_and_wellbeing",
+        SocialCompetence = "social_competence",
+        EmotionalMaturity = "emotional_maturity",
+        LanguageAndCognitiveDevelopment = "language_and_cognitive_development",
+        CommunicationSkillsAndGeneralKnowledge = "communication_skills_and_general_knowledge",
+        Communication = "communication",
+        GrossMotor = "gross_motor",
+        FineMotor = "fine_motor",
+        ProblemSolving = "problem_solving",
+        PersonalSocial = "personal_social",
+    }
+);
+
+vocabulary!(
+    /// Where a screening score falls: EDI `on_track`, `at_risk`, `vulnerable`; ASQ-3
+    /// `on_schedule`, `monitoring`, `below_cutoff`.
+    ScreeningBand {
+        OnTrack = "on_track",
+        AtRisk = "at_risk",
+        Vulnerable = "vulnerable",
+        OnSchedule = "on_schedule",
+        Monitoring = "monitoring",
+        BelowCutoff = "below_cutoff",
+    }
+);
+
+impl ScreeningInstrument {
+    /// The instrument's domains (EDI) or areas (ASQ-3), in the instrument's order.
+    pub fn domains(self) -> &'static [ScreeningDomain] {
+        use ScreeningDomain as D;
+        match self {
+            Self::Edi => &[
+                D::PhysicalHealthAndWellbeing,
+                D::SocialCompetence,
+                D::EmotionalMaturity,
+                D::LanguageAndCognitiveDevelopment,
+                D::CommunicationSkillsAndGeneralKnowledge,
+            ],
+            Self::Asq3 => &[
+                D::Communication,
+                D::GrossMotor,
+                D::FineMotor,
+                D::ProblemSolving,
+                D::PersonalSocial,
+            ],
+        }
+    }
+
+    /// The bands the instrument reports, from best to most worrying.
+    pub fn bands(self) -> &'static [ScreeningBand] {
+        use ScreeningBand as B;
+        match self {
+            Self::Edi => &[B::OnTrack, B::AtRisk, B::Vulnerable],
+            Self::Asq3 => &[B::OnSchedule, B::Monitoring, B::BelowCutoff],
+        }
+    }
+
+    /// The highest score of a domain, in tenths of a point.
+    pub fn max_score(self) -> ScreeningScore {
+        match self {
+            Self::Edi => ScreeningScore(100),
+            Self::Asq3 => ScreeningScore(600),
+        }
+    }
+
+    /// The instrument's name as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Edi => "EDI",
+            Self::Asq3 => "ASQ-3",
+        }
+    }
+}
+
+/// A screening score with at most one decimal, stored in tenths so values compare exactly
+/// (`7.5` is `ScreeningScore(75)`). Written in JSON as a plain number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScreeningScore(pub u16);
+
+impl ScreeningScore {
+    pub fn tenths(self) -> u16 {
+        self.0
+    }
+}
+
+impl Serialize for ScreeningScore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 % 10 == 0 {
+            serializer.serialize_u16(self.0 / 10)
+        } else {
+            serializer.serialize_f64(f64::from(self.0) / 10.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ScreeningScore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        let tenths = (value * 10.0).round();
+        if !(0.0..=6000.0).contains(&tenths) || (tenths - value * 10.0).abs() > 1e-6 {
+            return Err(serde::de::Error::custom(
+                "invalid screening score: expected a number from 0 to 600 with at most one decimal, such as 7.5",
+            ));
+        }
+        Ok(Self(tenths as u16))
+    }
+}
+
+impl fmt::Display for ScreeningScore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if self.0 % 10 == 0 {
+            format!("{}", self.0 / 10)
+        } else {
+            format!("{}.{}", self.0 / 10, self.0 % 10)
+        };
+        f.pad(&text)
+    }
+}
 
 /// An article of the UN Convention on the Rights of the Child (1 to 54).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

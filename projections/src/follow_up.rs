@@ -105,6 +105,16 @@ impl std::fmt::Display for Subject {
     }
 }
 
+/// What an expectation is about, in words: the kind of thing (never identifying: "dentistry
+/// referral", "goal in school learning") and, where the file names it, the organisation or the
+/// goal's own text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct About {
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Identifying<String>>,
+}
+
 /// How an expectation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,6 +155,9 @@ pub struct Expectation {
     pub centre: CentreId,
     /// What it is about, when the rule concerns one referral, goal, legal matter or concern.
     pub subject: Option<Subject>,
+    /// The subject in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<About>,
     pub source: SourceEntry,
     pub created_on: ClinicalDate,
     pub due_on: ClinicalDate,
@@ -167,6 +180,8 @@ pub struct Gap {
     pub child_id: ChildId,
     pub centre: CentreId,
     pub subject: Option<Subject>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<About>,
     pub due_on: ClinicalDate,
     pub days_overdue: i64,
     pub source: SourceEntry,
@@ -185,6 +200,7 @@ pub fn gaps_on<'a>(
             child_id: e.child_id,
             centre: e.centre.clone(),
             subject: e.subject,
+            about: e.about.clone(),
             due_on: e.due_on,
             days_overdue: e.due_on.days_until(as_of),
             source: e.source.clone(),
@@ -256,6 +272,7 @@ pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expect
                 child_id,
                 centre: centre.clone(),
                 subject: w.subject,
+                about: w.about,
                 source: source_of(entry),
                 created_on: entry.occurred_on(),
                 due_on: w.due_on,
@@ -270,7 +287,15 @@ pub fn expectations(history: &ChildHistory, rules: &FollowUpRules) -> Vec<Expect
 struct Wanted {
     rule: FollowUpRule,
     subject: Option<Subject>,
+    about: Option<About>,
     due_on: ClinicalDate,
+}
+
+fn about(what: String, detail: Option<&Identifying<String>>) -> Option<About> {
+    Some(About {
+        what,
+        detail: detail.cloned(),
+    })
 }
 
 /// What the file in this state expects next, with due dates. A closed file expects nothing;
@@ -278,10 +303,11 @@ struct Wanted {
 fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
     use FollowUpRule as R;
     let mut wanted = vec![];
-    let mut want = |rule, subject, due_on| {
+    let mut want = |rule, subject, about, due_on| {
         wanted.push(Wanted {
             rule,
             subject,
+            about,
             due_on,
         })
     };
@@ -294,6 +320,7 @@ fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
         Stage::AwaitingAssessment => want(
             R::InitialAssessment,
             None,
+            None,
             days(period.requested_on, rules.initial_assessment_days),
         ),
         Stage::AwaitingDecision | Stage::Redirected => {}
@@ -301,6 +328,7 @@ fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
             if let (None, Some(accepted)) = (period.first_meeting_on, period.accepted_on) {
                 want(
                     R::FirstMeeting,
+                    None,
                     None,
                     days(accepted, rules.first_meeting_days),
                 );
@@ -312,20 +340,22 @@ fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
                 want(
                     R::PlanAfterMeeting,
                     None,
+                    None,
                     days(meeting, rules.plan_after_meeting_days),
                 );
             }
             if let Some(due) = l.next_reassessment(rules) {
-                want(R::Reassessment, None, due.due_on);
+                want(R::Reassessment, None, None, due.due_on);
             }
             if let Some(due) = l.family_contact_due(rules) {
-                want(R::FamilyContact, None, due);
+                want(R::FamilyContact, None, None, due);
             }
             for goal in l.plan.iter().flat_map(|p| &p.goals) {
                 if !l.goal_progress.contains_key(&goal.goal_id) {
                     want(
                         R::GoalProgress,
                         Some(Subject::Goal(goal.goal_id)),
+                        about(format!("goal in {}", goal.domain), Some(&goal.description)),
                         goal.target_on,
                     );
                 }
@@ -336,6 +366,10 @@ fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
         want(
             R::ReferralOutcome,
             Some(Subject::Referral(c.start.referral_id)),
+            about(
+                format!("{} referral", c.start.resource),
+                c.start.organisation.as_ref(),
+            ),
             Lifecycle::referral_due(&c.start, rules),
         );
     }
@@ -343,6 +377,10 @@ fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
         want(
             R::LegalNews,
             Some(Subject::LegalMatter(c.start.matter_id)),
+            about(
+                format!("legal intervention: {} ({})", c.start.area, c.start.kind),
+                None,
+            ),
             days(c.began_on(), rules.legal_no_news_days),
         );
     }
@@ -350,6 +388,7 @@ fn wanted(l: &Lifecycle, rules: &FollowUpRules) -> Vec<Wanted> {
         want(
             R::RightsNews,
             Some(Subject::RightsConcern(c.start.concern_id)),
+            about(format!("rights concern: {}", c.start.right), None),
             days(c.began_on(), rules.rights_no_news_days),
         );
     }
@@ -366,6 +405,10 @@ fn fulfils(event: &ChildEvent, expectation: &Expectation) -> bool {
         (R::FirstMeeting | R::Reassessment, AssessmentMeetingHeld(_)) => true,
         (R::PlanAfterMeeting, ActionPlanAdopted(_) | ActionPlanRevised(_)) => true,
         (R::FamilyContact, FamilyContactRecorded(_)) => true,
+        // A meeting with the family present is contact with the family.
+        (R::FamilyContact, AssessmentMeetingHeld(e)) => {
+            e.participants.iter().any(Participant::is_family)
+        }
         (R::GoalProgress, GoalProgressRecorded(e)) => about(Subject::Goal(e.goal_id)),
         // An interim outcome (waiting) is news, not the outcome the referral waits for.
         (R::ReferralOutcome, ReferralOutcomeRecorded(e)) => {

@@ -24,6 +24,9 @@ pub struct CorrectionMark {
     pub reason: Identifying<String>,
     /// True when the entry was entered in error and no longer counts.
     pub entered_in_error: bool,
+    /// What the correction changed, field by field (empty when entered in error).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
 }
 
 /// One entry as it counts now: the stored event, the fact it records after corrections, and the
@@ -142,6 +145,7 @@ impl ChildHistory {
 
     /// For each corrected entry (by sequence), its latest correction.
     pub fn corrections(&self) -> std::collections::BTreeMap<u64, CorrectionMark> {
+        let mut changes = self.correction_changes();
         self.events
             .iter()
             .filter_map(|e| match &e.event {
@@ -152,10 +156,36 @@ impl ChildHistory {
                         corrected_on: c.occurred_on,
                         reason: c.reason.clone(),
                         entered_in_error: matches!(c.correction, Correction::EnteredInError),
+                        changes: changes.remove(&e.sequence).unwrap_or_default(),
                     },
                 )),
                 _ => None,
             })
             .collect()
+    }
+
+    /// For each correction that replaced an entry (by the correction's own sequence), what it
+    /// changed in the entry as it stood before: the original, or an earlier replacement.
+    pub fn correction_changes(&self) -> std::collections::BTreeMap<u64, Vec<FieldChange>> {
+        let mut standing: std::collections::HashMap<u64, &ChildEvent> =
+            std::collections::HashMap::new();
+        let mut out = std::collections::BTreeMap::new();
+        for e in &self.events {
+            if let ChildEvent::EntryCorrected(c) = &e.event {
+                if let Correction::Replaced { replacement, .. } = &c.correction {
+                    let before = standing.get(&c.corrects_sequence).copied().or_else(|| {
+                        self.events
+                            .iter()
+                            .find(|o| o.sequence == c.corrects_sequence)
+                            .map(|o| &o.event)
+                    });
+                    if let Some(before) = before {
+                        out.insert(e.sequence, changes(before, replacement));
+                    }
+                    standing.insert(c.corrects_sequence, replacement.as_ref());
+                }
+            }
+        }
+        out
     }
 }

@@ -9,6 +9,7 @@
 //! - [`follow_up`]: expectations and the gaps among them on any date, per the [`FollowUpRules`].
 //! - [`indicators`]: centre indicators over a period.
 
+pub mod describe;
 pub mod follow_up;
 mod history;
 pub mod indicators;

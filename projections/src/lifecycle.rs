@@ -194,6 +194,20 @@ pub struct ConsentInForce {
     pub given_by: ConsentGiver,
 }
 
+/// A member of the child's circle: who joined when, and when they left, if they did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircleMember {
+    pub added: CircleMemberAdded,
+    pub left_on: Option<ClinicalDate>,
+}
+
+impl CircleMember {
+    /// Whether the member was part of the circle on `on`.
+    pub fn member_on(&self, on: ClinicalDate) -> bool {
+        self.added.occurred_on <= on && self.left_on.is_none_or(|left| on < left)
+    }
+}
+
 /// The latest progress recorded on a goal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoalNews {
@@ -242,6 +256,8 @@ pub struct Lifecycle {
     pub consents: BTreeMap<ConsentScope, ConsentInForce>,
     /// The date of the latest consent entry of each scope (given or withdrawn).
     pub consent_changed_on: BTreeMap<ConsentScope, ClinicalDate>,
+    /// The child's circle: family members and significant adults, past and present.
+    pub circle: BTreeMap<CircleMemberId, CircleMember>,
 }
 
 /// When a referral's outcome is expected: the date the referral named, or the configured number
@@ -384,6 +400,11 @@ impl Lifecycle {
         self.rights_concerns.values().filter(|c| c.is_open())
     }
 
+    /// The members of the child's circle today (who have not left).
+    pub fn current_circle(&self) -> impl Iterator<Item = &CircleMember> {
+        self.circle.values().filter(|m| m.left_on.is_none())
+    }
+
     /// Folds the next entry, in clinical order.
     pub fn apply(&mut self, event: &ChildEvent) {
         use ChildEvent::*;
@@ -423,9 +444,16 @@ impl Lifecycle {
             AssessmentMeetingHeld(e) => {
                 self.meetings = e.meeting_number;
                 self.last_meeting_on = Some(on);
+                // A meeting with a parent, guardian, relative or significant adult present is
+                // contact with the family.
+                let with_family = e.participants.iter().any(Participant::is_family);
+                let active = self.stage == Stage::Active;
                 if let Some(period) = self.period_mut() {
                     period.first_meeting_on.get_or_insert(on);
                     period.last_meeting_on = Some(on);
+                    if with_family && active {
+                        period.last_family_contact_on = period.last_family_contact_on.max(Some(on));
+                    }
                 }
             }
             ActionPlanAdopted(p) | ActionPlanRevised(p) => {
@@ -517,6 +545,21 @@ impl Lifecycle {
                 self.consents.remove(&e.scope);
                 self.consent_changed_on.insert(e.scope, on);
             }
+            CircleMemberAdded(e) => {
+                self.circle.insert(
+                    e.member_id,
+                    CircleMember {
+                        added: e.clone(),
+                        left_on: None,
+                    },
+                );
+            }
+            CircleMemberLeft(e) => {
+                if let Some(member) = self.circle.get_mut(&e.member_id) {
+                    member.left_on = Some(on);
+                }
+            }
+            DevelopmentalScreeningRecorded(_) => {}
             FileTransferred(e) => self.centre = Some(e.to_centre.clone()),
             FileClosed(e) => {
                 self.stage = Stage::Closed;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::history::ChildHistory;
 use crate::lifecycle::{Lifecycle, Stage};
 use crate::rules::FollowUpRules;
+use crate::trajectory::CircleStory;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentPlan {
@@ -27,6 +28,8 @@ pub struct CurrentPlan {
     pub open_legal_matters: Vec<OpenLegalMatter>,
     pub open_rights_concerns: Vec<OpenRightsConcern>,
     pub consents: Vec<ConsentScope>,
+    /// The child's circle today: family members and significant adults who have not left.
+    pub circle: Vec<CircleStory>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +47,7 @@ pub struct GoalInForce {
     pub goal_id: GoalId,
     pub domain: NeedDomain,
     pub description: Identifying<String>,
-    pub responsible: ResponsibleParty,
+    pub responsible: Vec<Responsible>,
     pub target_on: ClinicalDate,
     /// The latest progress recorded on this goal, if any.
     pub status: Option<GoalStatus>,
@@ -57,6 +60,8 @@ pub struct ActiveService {
     pub kind: ServiceKind,
     pub format: ServiceFormat,
     pub provider: ServiceProvider,
+    pub provider_name: Option<Identifying<String>>,
+    pub provider_person: Option<PersonId>,
     pub started_on: ClinicalDate,
     pub linked_goals: Vec<GoalId>,
 }
@@ -65,6 +70,7 @@ pub struct ActiveService {
 pub struct OpenReferral {
     pub referral_id: ReferralId,
     pub resource: ExternalResource,
+    pub organisation: Option<Identifying<String>>,
     pub made_on: ClinicalDate,
     /// The referral's own expected date, or the configured default.
     pub expected_by: ClinicalDate,
@@ -127,7 +133,7 @@ impl CurrentPlan {
                             goal_id: g.goal_id,
                             domain: g.domain,
                             description: g.description.clone(),
-                            responsible: g.responsible,
+                            responsible: g.responsible.clone(),
                             target_on: g.target_on,
                             status: news.map(|n| n.status),
                             status_on: news.map(|n| n.on),
@@ -145,6 +151,8 @@ impl CurrentPlan {
                     kind: c.start.kind,
                     format: c.start.format,
                     provider: c.start.provider,
+                    provider_name: c.start.provider_name.clone(),
+                    provider_person: c.start.provider_person.clone(),
                     started_on: c.start.occurred_on,
                     linked_goals: c.start.linked_goals.clone(),
                 })
@@ -154,6 +162,7 @@ impl CurrentPlan {
                 .map(|c| OpenReferral {
                     referral_id: c.start.referral_id,
                     resource: c.start.resource,
+                    organisation: c.start.organisation.clone(),
                     made_on: c.start.occurred_on,
                     expected_by: Lifecycle::referral_due(&c.start, rules),
                     state: c.latest.as_ref().map(|n| n.how),
@@ -179,6 +188,18 @@ impl CurrentPlan {
                 })
                 .collect(),
             consents: l.consents.keys().copied().collect(),
+            circle: l
+                .current_circle()
+                .map(|m| CircleStory {
+                    member_id: m.added.member_id,
+                    name: m.added.name.clone(),
+                    relation: m.added.relation,
+                    contact_role: m.added.contact_role,
+                    parental_authority: m.added.parental_authority,
+                    since: m.added.occurred_on,
+                    left_on: None,
+                })
+                .collect(),
         }
         .in_date_order()
     }
@@ -188,6 +209,7 @@ impl CurrentPlan {
         self.open_referrals.sort_by_key(|r| r.made_on);
         self.open_legal_matters.sort_by_key(|m| m.opened_on);
         self.open_rights_concerns.sort_by_key(|c| c.raised_on);
+        self.circle.sort_by_key(|m| (m.since, m.member_id));
         self
     }
 }

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
+use crate::describe::Names;
 use crate::history::{ChildHistory, CorrectionMark, Entry};
-use crate::lifecycle::{Lifecycle, PeriodOfCare};
+use crate::lifecycle::{Lifecycle, PeriodOfCare, ServiceEnd};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trajectory {
@@ -19,8 +20,12 @@ pub struct Trajectory {
     pub timeline: Vec<TimelineEntry>,
     /// The periods of care, from the file's lifecycle.
     pub episodes: Vec<PeriodOfCare>,
+    /// The child's circle: family members and significant adults, past and present.
+    pub circle: Vec<CircleStory>,
     pub meetings: Vec<MeetingRecord>,
     pub needs: NeedsGrid,
+    /// Developmental screenings, oldest first.
+    pub screenings: Vec<ScreeningRecord>,
     pub plans: Vec<PlanVersionRecord>,
     pub goals: Vec<GoalStory>,
     pub services: Vec<ServiceStory>,
@@ -37,7 +42,12 @@ pub struct TimelineEntry {
     pub occurred_on: ClinicalDate,
     pub recorded_at: DateTime<Utc>,
     pub event_type: String,
+    /// The entry in words, never identifying (see `Names::describe`).
     pub summary: String,
+    /// What the entry is about, where the file names it: a goal's text, an organisation, the
+    /// people concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<Identifying<String>>,
     /// The child's age in whole months on that date.
     pub age_months: Option<i32>,
     pub centre: Option<CentreId>,
@@ -52,10 +62,44 @@ pub struct MeetingRecord {
     pub occurred_on: ClinicalDate,
     pub age_months: Option<i32>,
     pub centre: Option<CentreId>,
-    pub participants: Vec<ParticipantRole>,
+    pub participants: Vec<MeetingParticipant>,
     pub child_took_part: bool,
     pub child_voice: Option<Identifying<String>>,
+    pub needs: Vec<NeedAssessment>,
     pub strengths: Vec<Strength>,
+    pub hypotheses: Option<Identifying<String>>,
+}
+
+/// Who took part in a meeting: the role, and where known the person's name and relation to the
+/// child (from the child's circle) or their staff id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingParticipant {
+    pub role: ParticipantRole,
+    pub person: Option<PersonId>,
+    pub name: Option<Identifying<String>>,
+    pub member: Option<CircleMemberId>,
+    pub relation: Option<Relation>,
+}
+
+/// A member of the child's circle, as the file knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircleStory {
+    pub member_id: CircleMemberId,
+    pub name: Identifying<String>,
+    pub relation: Relation,
+    pub contact_role: ContactRole,
+    pub parental_authority: bool,
+    pub since: ClinicalDate,
+    pub left_on: Option<ClinicalDate>,
+}
+
+/// One developmental screening.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreeningRecord {
+    pub occurred_on: ClinicalDate,
+    pub age_months: Option<i32>,
+    pub instrument: ScreeningInstrument,
+    pub results: Vec<ScreeningResult>,
 }
 
 /// Needs by domain across meetings: `levels[i]` is the level at `meetings[i]`, `None` where that
@@ -80,8 +124,13 @@ pub struct PlanVersionRecord {
     pub meeting_number: u32,
     pub centre: Option<CentreId>,
     pub goals: Vec<GoalId>,
-    /// Goals of the previous version left out of this one.
-    pub dropped: Vec<GoalId>,
+    /// Goals of the previous version kept in this one.
+    pub carried: Vec<GoalId>,
+    /// Goals new in this version.
+    pub added: Vec<GoalId>,
+    /// Goals of the previous version left out of this one (their `GoalStory::fate` says why:
+    /// achieved, replaced or abandoned).
+    pub left_out: Vec<GoalId>,
     pub next_reassessment_on: Option<ClinicalDate>,
 }
 
@@ -89,12 +138,32 @@ pub struct PlanVersionRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GoalFate {
-    /// Still in the plan in force.
+    /// In the plan in force, new in its latest version.
     InPlan,
-    /// Left out of a later plan version.
-    Dropped,
-    /// The file was closed with the goal in the plan.
-    EndedWithFile,
+    /// In the plan in force, carried forward from an earlier version.
+    CarriedForward,
+    /// Achieved, and then left out of a later version or ended with the period of care.
+    Achieved,
+    /// Left out of a later version that set a new goal in the same domain (`replaced_by`).
+    Replaced,
+    /// Left out of a later version, not achieved and not replaced (or recorded abandoned).
+    Abandoned,
+    /// In the plan, not achieved, when the period of care ended.
+    EndedByClosure,
+}
+
+impl GoalFate {
+    /// The fate in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            GoalFate::InPlan => "in the plan",
+            GoalFate::CarriedForward => "carried forward, in the plan",
+            GoalFate::Achieved => "achieved",
+            GoalFate::Replaced => "replaced",
+            GoalFate::Abandoned => "abandoned",
+            GoalFate::EndedByClosure => "ended when the file closed",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,13 +171,17 @@ pub struct GoalStory {
     pub goal_id: GoalId,
     pub domain: NeedDomain,
     pub description: Identifying<String>,
-    pub responsible: ResponsibleParty,
+    pub responsible: Vec<Responsible>,
     pub target_on: ClinicalDate,
     pub centre: Option<CentreId>,
     pub first_version: u32,
     pub last_version: u32,
     pub progress: Vec<(ClinicalDate, GoalStatus)>,
     pub fate: GoalFate,
+    /// When the goal left the plan (achieved, replaced, abandoned or ended by closure).
+    pub fate_on: Option<ClinicalDate>,
+    /// The goals that replaced it.
+    pub replaced_by: Vec<GoalId>,
 }
 
 impl GoalStory {
@@ -125,15 +198,21 @@ impl GoalStory {
 pub struct ServiceStory {
     pub service_id: ServiceId,
     pub kind: ServiceKind,
+    pub format: ServiceFormat,
     pub provider: ServiceProvider,
+    pub provider_name: Option<Identifying<String>>,
+    pub provider_person: Option<PersonId>,
+    pub linked_goals: Vec<GoalId>,
     pub started_on: ClinicalDate,
     pub ended_on: Option<ClinicalDate>,
+    pub end: Option<ServiceEnd>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferralStory {
     pub referral_id: ReferralId,
     pub resource: ExternalResource,
+    pub organisation: Option<Identifying<String>>,
     pub made_on: ClinicalDate,
     pub centre: Option<CentreId>,
     /// The referral's own expected date, if it named one.
@@ -144,6 +223,11 @@ pub struct ReferralStory {
 }
 
 impl ReferralStory {
+    /// The referral's state: its latest outcome, interim (`waiting`) or final, with its date.
+    pub fn latest(&self) -> Option<(ClinicalDate, ReferralOutcome)> {
+        self.outcomes.last().copied()
+    }
+
     /// The date of the final outcome, if there is one.
     pub fn concluded_on(&self) -> Option<ClinicalDate> {
         self.outcomes
@@ -182,8 +266,10 @@ impl Trajectory {
             birth_date: None,
             timeline: vec![],
             episodes: vec![],
+            circle: vec![],
             meetings: vec![],
             needs: NeedsGrid::default(),
+            screenings: vec![],
             plans: vec![],
             goals: vec![],
             services: vec![],
@@ -207,11 +293,33 @@ impl Trajectory {
             .into_iter()
             .map(|(domain, levels)| NeedRow { domain, levels })
             .collect();
+        t.circle = lifecycle
+            .circle
+            .values()
+            .map(|m| CircleStory {
+                member_id: m.added.member_id,
+                name: m.added.name.clone(),
+                relation: m.added.relation,
+                contact_role: m.added.contact_role,
+                parental_authority: m.added.parental_authority,
+                since: m.added.occurred_on,
+                left_on: m.left_on,
+            })
+            .collect();
+        t.circle.sort_by_key(|m| (m.since, m.member_id));
         t.birth_date = lifecycle.birth_date;
         t.episodes = lifecycle.periods;
         let birth_date = t.birth_date.as_ref().map(|b| *b.expose());
         t.timeline = timeline(history, &effective, as_of, birth_date);
         t
+    }
+
+    /// A circle member's name and relation, as "Name (relation)".
+    pub fn member_name(&self, member: CircleMemberId) -> Option<String> {
+        self.circle
+            .iter()
+            .find(|m| m.member_id == member)
+            .map(|m| format!("{} ({})", m.name.expose(), m.relation))
     }
 
     /// Adds one entry (in clinical order) to the story; `lifecycle` already includes it.
@@ -246,10 +354,28 @@ impl Trajectory {
                     occurred_on: e.occurred_on,
                     age_months: age,
                     centre: centre.clone(),
-                    participants: e.participants.iter().map(|p| p.role).collect(),
+                    participants: e
+                        .participants
+                        .iter()
+                        .map(|p| {
+                            let member = p.member.and_then(|m| lifecycle.circle.get(&m));
+                            MeetingParticipant {
+                                role: p.role,
+                                person: p.person.clone(),
+                                name: p
+                                    .name
+                                    .clone()
+                                    .or_else(|| member.map(|m| m.added.name.clone())),
+                                member: p.member,
+                                relation: member.map(|m| m.added.relation),
+                            }
+                        })
+                        .collect(),
                     child_took_part: e.child_took_part,
                     child_voice: e.child_voice.clone(),
+                    needs: e.needs.clone(),
                     strengths: e.strengths.clone(),
+                    hypotheses: e.hypotheses.clone(),
                 });
             }
             ActionPlanAdopted(p) | ActionPlanRevised(p) => self.plan_version(p, event, centre),
@@ -261,9 +387,14 @@ impl Trajectory {
             ServiceStarted(e) => self.services.push(ServiceStory {
                 service_id: e.service_id,
                 kind: e.kind,
+                format: e.format,
                 provider: e.provider,
+                provider_name: e.provider_name.clone(),
+                provider_person: e.provider_person.clone(),
+                linked_goals: e.linked_goals.clone(),
                 started_on: e.occurred_on,
                 ended_on: None,
+                end: None,
             }),
             ServiceEnded(e) => {
                 if let Some(s) = self
@@ -272,11 +403,19 @@ impl Trajectory {
                     .find(|s| s.service_id == e.service_id)
                 {
                     s.ended_on = Some(e.occurred_on);
+                    s.end = Some(ServiceEnd::Ended(e.reason));
                 }
             }
+            DevelopmentalScreeningRecorded(e) => self.screenings.push(ScreeningRecord {
+                occurred_on: e.occurred_on,
+                age_months: age,
+                instrument: e.instrument,
+                results: e.results.clone(),
+            }),
             ReferralMade(e) => self.referrals.push(ReferralStory {
                 referral_id: e.referral_id,
                 resource: e.resource,
+                organisation: e.organisation.clone(),
                 made_on: e.occurred_on,
                 centre: centre.clone(),
                 expected_by: e.expected_outcome_by,
@@ -334,11 +473,17 @@ impl Trajectory {
                 }
             }
             FileClosed(e) => {
-                for goal in self.goals.iter_mut().filter(|g| g.fate == GoalFate::InPlan) {
-                    goal.fate = GoalFate::EndedWithFile;
+                for goal in self.goals.iter_mut().filter(|g| g.in_plan()) {
+                    goal.fate = if goal.status_on(e.occurred_on) == Some(GoalStatus::Achieved) {
+                        GoalFate::Achieved
+                    } else {
+                        GoalFate::EndedByClosure
+                    };
+                    goal.fate_on = Some(e.occurred_on);
                 }
                 for s in self.services.iter_mut().filter(|s| s.ended_on.is_none()) {
                     s.ended_on = Some(e.occurred_on);
+                    s.end = Some(ServiceEnd::FileClosed);
                 }
             }
             ChildFileOpened(_)
@@ -346,6 +491,8 @@ impl Trajectory {
             | InitialAssessmentCompleted(_)
             | FileTransferred(_)
             | FamilyContactRecorded(_)
+            | CircleMemberAdded(_)
+            | CircleMemberLeft(_)
             | ConsentGiven(_)
             | ConsentWithdrawn(_)
             | EntryCorrected(_) => {}
@@ -368,7 +515,9 @@ impl Trajectory {
             vec![]
         };
         let goals: Vec<GoalId> = p.goals.iter().map(|g| g.goal_id).collect();
-        let dropped: Vec<GoalId> = previous
+        let (carried, added): (Vec<GoalId>, Vec<GoalId>) =
+            goals.iter().partition(|g| previous.contains(g));
+        let left_out: Vec<GoalId> = previous
             .iter()
             .filter(|g| !goals.contains(g))
             .copied()
@@ -376,28 +525,47 @@ impl Trajectory {
         for goal in self
             .goals
             .iter_mut()
-            .filter(|g| dropped.contains(&g.goal_id))
+            .filter(|g| left_out.contains(&g.goal_id))
         {
-            goal.fate = GoalFate::Dropped;
+            let replaced_by: Vec<GoalId> = p
+                .goals
+                .iter()
+                .filter(|g| added.contains(&g.goal_id) && g.domain == goal.domain)
+                .map(|g| g.goal_id)
+                .collect();
+            goal.fate = match goal.status_on(p.occurred_on) {
+                Some(GoalStatus::Achieved) => GoalFate::Achieved,
+                Some(GoalStatus::Abandoned) => GoalFate::Abandoned,
+                _ if !replaced_by.is_empty() => GoalFate::Replaced,
+                _ => GoalFate::Abandoned,
+            };
+            if goal.fate == GoalFate::Replaced {
+                goal.replaced_by = replaced_by;
+            }
+            goal.fate_on = Some(p.occurred_on);
         }
         for g in &p.goals {
             match self.goals.iter_mut().find(|s| s.goal_id == g.goal_id) {
                 Some(story) => {
                     story.last_version = p.plan_version;
+                    story.description = g.description.clone();
+                    story.responsible = g.responsible.clone();
                     story.target_on = g.target_on;
-                    story.fate = GoalFate::InPlan;
+                    story.fate = GoalFate::CarriedForward;
                 }
                 None => self.goals.push(GoalStory {
                     goal_id: g.goal_id,
                     domain: g.domain,
                     description: g.description.clone(),
-                    responsible: g.responsible,
+                    responsible: g.responsible.clone(),
                     target_on: g.target_on,
                     centre: centre.clone(),
                     first_version: p.plan_version,
                     last_version: p.plan_version,
                     progress: vec![],
                     fate: GoalFate::InPlan,
+                    fate_on: None,
+                    replaced_by: vec![],
                 }),
             }
         }
@@ -408,9 +576,18 @@ impl Trajectory {
             meeting_number: p.meeting_number,
             centre: centre.clone(),
             goals,
-            dropped,
+            carried,
+            added,
+            left_out,
             next_reassessment_on: p.next_reassessment_on,
         });
+    }
+}
+
+impl GoalStory {
+    /// Whether the goal is in the plan in force.
+    pub fn in_plan(&self) -> bool {
+        matches!(self.fate, GoalFate::InPlan | GoalFate::CarriedForward)
     }
 }
 
@@ -423,6 +600,7 @@ fn timeline(
     birth_date: Option<ClinicalDate>,
 ) -> Vec<TimelineEntry> {
     let corrections = history.corrections();
+    let names = Names::of(effective.iter().map(|e| e.event));
     let effective: BTreeMap<u64, &ChildEvent> =
         effective.iter().map(|e| (e.sequence(), e.event)).collect();
     let mut entries: Vec<(&StoredEvent, &ChildEvent)> = history
@@ -445,12 +623,14 @@ fn timeline(
             if effective.contains_key(&stored.sequence) {
                 lifecycle.apply(shown);
             }
+            let description = names.describe(shown);
             TimelineEntry {
                 sequence: stored.sequence,
                 occurred_on: shown.occurred_on(),
                 recorded_at: stored.recorded_at,
                 event_type: stored.event_type.clone(),
-                summary: shown.summary(),
+                summary: description.text,
+                about: description.about,
                 age_months: birth_date.map(|b| b.months_until(shown.occurred_on())),
                 centre: lifecycle.centre.clone(),
                 recorded_by: stored.metadata.recorded_by.clone(),

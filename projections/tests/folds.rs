@@ -78,6 +78,7 @@ fn contact(on: &str) -> ChildEvent {
         occurred_on: day(on),
         mode: ContactMode::Phone,
         with: ContactWith::Child,
+        members: vec![],
         note: None,
     })
 }

@@ -147,7 +147,10 @@ impl EntryKind {
             | StartService(_)
             | EndService(_)
             | MakeReferral(_)
-            | RecordReferralOutcome(_) => EntryKind::Clinical,
+            | RecordReferralOutcome(_)
+            | AddCircleMember(_)
+            | RemoveCircleMember(_)
+            | RecordScreening(_) => EntryKind::Clinical,
             OpenLegalIntervention(_)
             | ConcludeLegalIntervention(_)
             | RaiseRightsConcern(_)

@@ -51,6 +51,12 @@ pub enum AppError {
     Invalid(#[from] InvalidInput),
     #[error("there is no file for child {0} in this store")]
     UnknownChild(ChildId),
+    #[error("child {child} had no file {when}{}", opened_on.map_or_else(|| ": nothing had been recorded yet".to_string(), |d| format!(": the file was opened on {d}")))]
+    NoFileThen {
+        child: ChildId,
+        when: String,
+        opened_on: Option<ClinicalDate>,
+    },
     #[error("child {child}'s file is not in the read models yet (they are {behind} event(s) behind): run `lifecourse project`, or keep `lifecourse project --follow` running")]
     NotProjectedYet { child: ChildId, behind: u64 },
     #[error("{0} is not in the staff register; add them with `lifecourse staff add`")]
@@ -184,6 +190,7 @@ impl AppError {
             }
             AppError::Invalid(_) | AppError::KeyReused { .. } => ErrorKind::Invalid,
             AppError::UnknownChild(_)
+            | AppError::NoFileThen { .. }
             | AppError::UnknownPerson(_)
             | AppError::DisabledPerson(_) => ErrorKind::NotFound,
             AppError::NotProjectedYet { .. } => ErrorKind::Store,

@@ -57,6 +57,9 @@ impl Period {
 /// One page of a worklist, and how many gaps there are in all.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GapsAnswer {
+    /// The centre whose worklist this is (for a person of one centre, theirs when none was
+    /// named); `None` for every centre.
+    pub centre: Option<CentreId>,
     pub total: usize,
     pub gaps: Vec<Gap>,
 }
@@ -193,6 +196,25 @@ impl App {
         } else {
             let freshness = self.events_freshness().await?;
             let history = self.child_history(child, known_at).await?;
+            if history.is_empty() {
+                return Err(AppError::NoFileThen {
+                    child,
+                    when: known_at.map_or_else(String::new, |at| {
+                        format!("as recorded at {}", at.format("%Y-%m-%d %H:%M:%SZ"))
+                    }),
+                    opened_on: None,
+                });
+            }
+            if let Some(as_of) = as_of {
+                let opened_on = history.lifecycle(None).opened_on;
+                if opened_on.is_none_or(|opened| opened > as_of) {
+                    return Err(AppError::NoFileThen {
+                        child,
+                        when: format!("on {as_of}"),
+                        opened_on,
+                    });
+                }
+            }
             let rules = self.follow_up_rules().await?;
             (freshness, fold(&history, &rules))
         };
@@ -250,7 +272,11 @@ impl App {
                 .collect();
             return Ok(Answer {
                 freshness,
-                value: GapsAnswer { total, gaps },
+                value: GapsAnswer {
+                    centre: centre.cloned(),
+                    total,
+                    gaps,
+                },
             });
         }
         let freshness = self.freshness(Projection::FollowUp).await?;
@@ -278,6 +304,7 @@ impl App {
         Ok(Answer {
             freshness,
             value: GapsAnswer {
+                centre: centre.cloned(),
                 total: total as usize,
                 gaps,
             },

@@ -5,6 +5,11 @@ use std::collections::HashMap;
 use clap::Args;
 use lifecourse_events::*;
 
+use lifecourse_projections::describe::Names;
+use lifecourse_projections::ChildHistory;
+
+use super::read;
+use super::text::{quoted, wrapped};
 use super::{freshness_line, json, shown, Format};
 use crate::app::{App, AppError};
 
@@ -29,7 +34,9 @@ pub async fn run(app: &App, args: HistoryArgs) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The history as a person reads it: one block per entry, corrections cross-referenced.
+/// The history as a person reads it: one block per entry (what happened, named by what it is
+/// about; who recorded it, when, under which key), corrections cross-referenced both ways with
+/// what they changed.
 pub fn render_text(history: &[StoredEvent]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -40,56 +47,95 @@ pub fn render_text(history: &[StoredEvent]) -> String {
             _ => None,
         })
         .collect();
+    let effective = effective_entries(history.iter().map(|e| &e.event));
+    // Everything the file names (goals, referrals, people), as the entries now count, plus
+    // what any entry ever called them, so a voided entry still reads by name.
+    let names = Names::of(
+        history
+            .iter()
+            .map(|e| &e.event)
+            .chain(effective.iter().map(|(_, e)| *e)),
+    );
+    let changes = ChildHistory::from_events(history.iter().cloned()).correction_changes();
     if let Some(first) = history.first() {
         // The opening as it now counts: a corrected name or birth date shows corrected.
-        let opened = effective_entries(history.iter().map(|e| &e.event))
-            .into_iter()
-            .find_map(|(_, e)| match e {
-                ChildEvent::ChildFileOpened(o) => Some(o.clone()),
-                _ => None,
-            });
-        let _ = write!(out, "Child {}", first.child_id);
+        let opened = effective.iter().find_map(|(_, e)| match e {
+            ChildEvent::ChildFileOpened(o) => Some(o.clone()),
+            _ => None,
+        });
+        let mut head = format!("Child {}", first.child_id);
         if let Some(o) = opened {
-            let _ = write!(
-                out,
+            head.push_str(&format!(
                 ": {} {}, born {}",
                 shown(o.child.given_name.expose()),
                 shown(o.child.family_name.expose()),
                 o.child.birth_date.expose()
-            );
+            ));
         }
-        let _ = writeln!(out, " ({} entries)", history.len());
+        head.push_str(&format!(" ({})", count(history.len(), "entry", "entries")));
+        out.push_str(&wrapped("", "  ", &head));
     }
     for e in history {
-        let mark = match corrected_by.get(&e.sequence) {
-            Some(by) => format!("  [corrected by #{by}]"),
-            None => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "#{:<4} {}  {:<27} {}{mark}",
-            e.sequence,
-            e.occurred_on(),
-            e.event_type,
-            shown(&e.event.summary())
-        );
+        let description = names.describe(&e.event);
+        let mut line = shown(&description.text).into_owned();
+        if let Some(about) = &description.about {
+            line.push_str(&format!(" — {}", quoted(about)));
+        }
+        if let Some(by) = corrected_by.get(&e.sequence) {
+            line.push_str(&format!(" [corrected by #{by}]"));
+        }
+        out.push_str(&wrapped(
+            &format!(
+                "#{:<4} {}  {:<30} ",
+                e.sequence,
+                e.occurred_on(),
+                e.event_type
+            ),
+            &" ".repeat(49),
+            &line,
+        ));
         let m = &e.metadata;
-        let _ = write!(
-            out,
-            "      recorded {} by {} ({}, {}) · key {} · event {} · position {}",
-            e.recorded_at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-            m.recorded_by.person,
-            m.recorded_by.role,
-            m.recorded_by.centre,
-            m.idempotency_key,
-            e.event_id,
-            e.position
-        );
+        out.push_str(&wrapped(
+            "      ",
+            "        ",
+            &format!(
+                "recorded {} by {} ({}, {})",
+                e.recorded_at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+                m.recorded_by.person,
+                m.recorded_by.role,
+                m.recorded_by.centre,
+            ),
+        ));
+        out.push_str(&wrapped(
+            "      ",
+            "        ",
+            &format!(
+                "key {} · event {} · position {}",
+                shown(m.idempotency_key.as_str()),
+                e.event_id,
+                e.position
+            ),
+        ));
         if let Some(reason) = &m.reason {
-            let _ = write!(out, " · reason: {}", shown(reason.expose()));
+            out.push_str(&wrapped(
+                "      reason: ",
+                "        ",
+                &shown(reason.expose()),
+            ));
         }
         if let ChildEvent::EntryCorrected(c) = &e.event {
-            let _ = write!(out, " · why: {}", shown(c.reason.expose()));
+            out.push_str(&wrapped(
+                "      why: ",
+                "        ",
+                &shown(c.reason.expose()),
+            ));
+            for change in changes.get(&e.sequence).into_iter().flatten() {
+                out.push_str(&wrapped(
+                    "      changed: ",
+                    "        ",
+                    &read::change_line(change),
+                ));
+            }
         }
         let _ = writeln!(out);
     }

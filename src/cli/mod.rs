@@ -31,6 +31,7 @@ mod project;
 mod read;
 mod record;
 mod serve;
+mod text;
 mod worklist;
 
 use std::process::ExitCode;

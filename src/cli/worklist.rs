@@ -9,6 +9,7 @@ use lifecourse_projections::{Gap, Indicators};
 use serde::Serialize;
 
 use super::read::{checked, parse_moment};
+use super::text::{days, quoted, wrapped};
 use super::{freshness_line, json};
 use crate::app::{App, AppError, Freshness, Page, Period};
 
@@ -98,7 +99,7 @@ pub async fn gaps(app: &App, args: GapsArgs) -> Result<(), AppError> {
             json(&GapsReport {
                 as_of,
                 known_at: args.known_at,
-                centre: args.centre.as_ref(),
+                centre: answer.value.centre.as_ref(),
                 freshness: &answer.freshness,
                 total: answer.value.total,
                 offset: args.offset,
@@ -113,7 +114,13 @@ pub async fn gaps(app: &App, args: GapsArgs) -> Result<(), AppError> {
         GapsFormat::Text => {
             out!(
                 "{}",
-                render_gaps(gaps, answer.value.total, as_of, args.centre.as_ref()).trim_end()
+                render_gaps(
+                    gaps,
+                    answer.value.total,
+                    as_of,
+                    answer.value.centre.as_ref()
+                )
+                .trim_end()
             );
             out!("{}", freshness_line(&answer.freshness));
         }
@@ -161,6 +168,8 @@ fn csv_of(gaps: &[Gap]) -> Result<String, AppError> {
             "child_id",
             "centre",
             "subject",
+            "about",
+            "detail",
             "due_on",
             "days_overdue",
             "source_sequence",
@@ -176,6 +185,12 @@ fn csv_of(gaps: &[Gap]) -> Result<String, AppError> {
                 g.child_id.to_string(),
                 g.centre.to_string(),
                 g.subject.map(|s| s.to_string()).unwrap_or_default(),
+                g.about.as_ref().map(|a| a.what.clone()).unwrap_or_default(),
+                g.about
+                    .as_ref()
+                    .and_then(|a| a.detail.as_ref())
+                    .map(|d| d.expose().clone())
+                    .unwrap_or_default(),
                 g.due_on.to_string(),
                 g.days_overdue.to_string(),
                 g.source.sequence.to_string(),
@@ -203,7 +218,11 @@ fn render_gaps(
 ) -> String {
     let mut out = String::new();
     let whose = centre.map_or("every centre".to_string(), |c| c.to_string());
-    let _ = writeln!(out, "Follow-up gaps on {as_of} for {whose}: {total}");
+    out.push_str(&wrapped(
+        "",
+        "  ",
+        &format!("Follow-up gaps on {as_of} for {whose}: {total}"),
+    ));
     if gaps.len() != total {
         let _ = writeln!(out, "  ({} shown on this page)", gaps.len());
     }
@@ -219,22 +238,33 @@ fn render_gaps(
     }
     let _ = writeln!(
         out,
-        "\n{:<20} {:<36} {:<18} {:<10} {:>8}  since",
-        "rule", "child", "centre", "due", "overdue"
+        "\n{:>9}  {:<10}  {:<36}  what",
+        "overdue", "due", "child"
     );
     for g in gaps {
         let _ = writeln!(
             out,
-            "{:<20} {:<36} {:<18} {:<10} {:>5} d  #{} {} on {}",
-            g.rule.as_str(),
-            g.child_id,
-            g.centre,
+            "{:>9}  {}  {}  {}",
+            days(g.days_overdue),
             g.due_on,
-            g.days_overdue,
-            g.source.sequence,
-            g.source.event_type,
-            g.source.occurred_on
+            g.child_id,
+            g.rule.as_str().replace('_', " ")
         );
+        let mut detail = match &g.about {
+            Some(about) => match &about.detail {
+                Some(d) => format!("{} — {}", about.what, quoted(d)),
+                None => about.what.clone(),
+            },
+            None => g.rule.describe().to_string(),
+        };
+        if centre.is_none() {
+            detail.push_str(&format!(" · {}", g.centre));
+        }
+        detail.push_str(&format!(
+            " · since #{} {} on {}",
+            g.source.sequence, g.source.event_type, g.source.occurred_on
+        ));
+        out.push_str(&wrapped(&" ".repeat(11), &" ".repeat(13), &detail));
     }
     out
 }

@@ -30,7 +30,7 @@ pub enum ChildFileError {
         earlier_what: &'static str,
         earlier_date: ClinicalDate,
     },
-    #[error("the file was closed on {closed_on}: a closed file accepts only reopen_file, correct_entry, give_consent and withdraw_consent, not {attempted}")]
+    #[error("the file was closed on {closed_on}: after a closure the file accepts reopen_file, correct_entry, consents, and late documentation dated on or before {closed_on} (a late outcome, a note), not {attempted}")]
     FileIsClosed {
         closed_on: ClinicalDate,
         attempted: &'static str,
@@ -143,6 +143,59 @@ pub enum ChildFileError {
     SameCentre { centre: CentreId },
     #[error("the transfer must leave the file's current centre {expected}, not {given}")]
     TransferFromWrongCentre { expected: CentreId, given: CentreId },
+    #[error("member {member} of the child's circle is already recorded; a new member needs a new member_id")]
+    MemberAlreadyInCircle { member: CircleMemberId },
+    #[error("a member of the child's circle needs a name")]
+    MemberWithoutName,
+    #[error("{what} names {member}, who is not in the child's circle on {on}; add them with add_circle_member first (circle today: {known})")]
+    NotInCircle {
+        what: &'static str,
+        member: CircleMemberId,
+        on: ClinicalDate,
+        known: String,
+    },
+    #[error("member {member} already left the child's circle on {left_on}")]
+    MemberAlreadyLeft {
+        member: CircleMemberId,
+        left_on: ClinicalDate,
+    },
+    #[error(
+        "consent given by a significant adult must name them (member: the circle member's id)"
+    )]
+    ConsentGiverNotNamed,
+    #[error("consent given by the child cannot name a circle member; use given_by \"parent\", \"legal_guardian\" or \"significant_adult\" for an adult")]
+    ChildConsentWithMember,
+    #[error("goal {goal} has no one responsible; name at least one party (a role such as {{\"role\": \"family\"}}, a member of staff or a circle member)")]
+    GoalWithoutResponsible { goal: GoalId },
+    #[error("goal {goal} names the same responsible party twice; name each once")]
+    DuplicateResponsible { goal: GoalId },
+    #[error("volunteers deliver mentoring, homework tutoring, sports and art, and outings, not {kind}; choose provider \"centre\" or \"partner\"")]
+    VolunteerCannotDeliver { kind: ServiceKind },
+    #[error("a screening must give at least one domain's result")]
+    ScreeningWithoutResults,
+    #[error("{domain} is not a domain of {instrument}; its domains are: {expected}")]
+    ScreeningDomainNotInInstrument {
+        domain: ScreeningDomain,
+        instrument: &'static str,
+        expected: String,
+    },
+    #[error("{domain} is given twice in one screening; give each domain once")]
+    DuplicateScreeningDomain { domain: ScreeningDomain },
+    #[error("{domain} has neither a score nor a band; give at least one")]
+    ScreeningResultEmpty { domain: ScreeningDomain },
+    #[error("{domain} has score {score}, above {instrument}'s maximum of {max}")]
+    ScreeningScoreTooHigh {
+        domain: ScreeningDomain,
+        score: ScreeningScore,
+        instrument: &'static str,
+        max: ScreeningScore,
+    },
+    #[error("{band} is not a band of {instrument}; its bands are: {expected}")]
+    ScreeningBandNotInInstrument {
+        band: ScreeningBand,
+        instrument: &'static str,
+        expected: String,
+    },
     #[error("a correction must give a reason")]
     CorrectionWithoutReason,
     #[error("there is no entry #{sequence} to correct; this file has entries #1 to #{last}")]
@@ -157,6 +210,12 @@ pub enum ChildFileError {
     },
     #[error("the replacement is identical to entry #{sequence} as it stands; nothing to correct")]
     CorrectionChangesNothing { sequence: u64 },
+    #[error("dated back before the closure, this entry would make entry #{sequence} ({event_type}) invalid: {problem}")]
+    LateEntryBreaksHistory {
+        sequence: u64,
+        event_type: &'static str,
+        problem: Box<ChildFileError>,
+    },
     #[error("this correction would make entry #{sequence} ({event_type}) invalid: {problem}")]
     CorrectionBreaksHistory {
         sequence: u64,
@@ -207,12 +266,28 @@ impl ChildFileError {
             NoConsentToWithdraw { .. } => "no_consent_to_withdraw",
             SameCentre { .. } => "same_centre",
             TransferFromWrongCentre { .. } => "transfer_from_wrong_centre",
+            MemberAlreadyInCircle { .. } => "member_already_in_circle",
+            MemberWithoutName => "member_without_name",
+            NotInCircle { .. } => "not_in_circle",
+            MemberAlreadyLeft { .. } => "member_already_left",
+            ConsentGiverNotNamed => "consent_giver_not_named",
+            ChildConsentWithMember => "child_consent_with_member",
+            GoalWithoutResponsible { .. } => "goal_without_responsible",
+            DuplicateResponsible { .. } => "duplicate_responsible",
+            VolunteerCannotDeliver { .. } => "volunteer_cannot_deliver",
+            ScreeningWithoutResults => "screening_without_results",
+            ScreeningDomainNotInInstrument { .. } => "screening_domain_not_in_instrument",
+            DuplicateScreeningDomain { .. } => "duplicate_screening_domain",
+            ScreeningResultEmpty { .. } => "screening_result_empty",
+            ScreeningScoreTooHigh { .. } => "screening_score_too_high",
+            ScreeningBandNotInInstrument { .. } => "screening_band_not_in_instrument",
             CorrectionWithoutReason => "correction_without_reason",
             UnknownEntry { .. } => "unknown_entry",
             CorrectionOfCorrection { .. } => "correction_of_correction",
             WrongCorrectionType { .. } => "wrong_correction_type",
             CorrectionChangesNothing { .. } => "correction_changes_nothing",
             CorrectionBreaksHistory { .. } => "correction_breaks_history",
+            LateEntryBreaksHistory { .. } => "late_entry_breaks_history",
         }
     }
 }

@@ -147,6 +147,9 @@ impl ChildFile {
             C::RaiseRightsConcern(e) => ChildEvent::RightsConcernRaised(e),
             C::ResolveRightsConcern(e) => ChildEvent::RightsConcernResolved(e),
             C::RecordFamilyContact(e) => ChildEvent::FamilyContactRecorded(e),
+            C::AddCircleMember(e) => ChildEvent::CircleMemberAdded(e),
+            C::RemoveCircleMember(e) => ChildEvent::CircleMemberLeft(e),
+            C::RecordScreening(e) => ChildEvent::DevelopmentalScreeningRecorded(e),
             C::GiveConsent(e) => ChildEvent::ConsentGiven(e),
             C::WithdrawConsent(e) => ChildEvent::ConsentWithdrawn(e),
             C::CorrectEntry(c) => return self.decide_correction(c, today),
@@ -159,8 +162,49 @@ impl ChildFile {
             C::CloseFile(e) => ChildEvent::FileClosed(e),
             C::ReopenFile(e) => ChildEvent::FileReopened(e),
         };
-        rules::admit(s, &event, today)?;
+        match rules::admit(s, &event, today) {
+            // Documentation after closure: an entry dated before the closure (a late outcome, a
+            // discharge note) is recorded without reopening the file, as the file stood then.
+            Err(ChildFileError::FileIsClosed { closed_on, .. })
+                if event.occurred_on() < closed_on && !Lifecycle::is_milestone(&event) =>
+            {
+                self.admit_late(&event, today)?
+            }
+            admitted => admitted?,
+        }
         Ok(event)
+    }
+
+    /// Admits an entry dated back into the file's last period of care after the file closed:
+    /// it must hold against the file as it stood on its date (the entries before it in clinical
+    /// order), and every entry after it in clinical order — the closure included — must still
+    /// hold with it in place.
+    fn admit_late(&self, event: &ChildEvent, today: ClinicalDate) -> Result<(), ChildFileError> {
+        let mut candidate = self.entries.clone();
+        candidate.push(event.clone());
+        let new_sequence = candidate.len() as u64;
+        let ordered =
+            lifecourse_projections::lifecycle::clinical_order(effective_entries(&candidate));
+        let at = ordered
+            .iter()
+            .position(|(sequence, _)| *sequence == new_sequence)
+            .unwrap_or(ordered.len());
+        let mut state = Lifecycle::of(ordered[..at].iter().copied());
+        for &(sequence, entry) in &ordered[at..] {
+            rules::admit(&state, entry, today).map_err(|problem| {
+                if sequence == new_sequence {
+                    problem
+                } else {
+                    ChildFileError::LateEntryBreaksHistory {
+                        sequence,
+                        event_type: entry.event_type(),
+                        problem: Box::new(problem),
+                    }
+                }
+            })?;
+            state.apply(entry);
+        }
+        Ok(())
     }
 
     fn plan_version(&self, p: PlanDecision) -> ActionPlanVersion {

@@ -29,6 +29,9 @@ pub fn label(event: &ChildEvent) -> &'static str {
         RightsConcernRaised(_) => "the rights concern",
         RightsConcernResolved(_) => "the rights resolution",
         FamilyContactRecorded(_) => "the family contact",
+        CircleMemberAdded(_) => "the new circle member",
+        CircleMemberLeft(_) => "the circle member's leaving",
+        DevelopmentalScreeningRecorded(_) => "the screening",
         ConsentGiven(_) => "the consent",
         ConsentWithdrawn(_) => "the consent withdrawal",
         EntryCorrected(_) => "the correction",
@@ -92,6 +95,9 @@ fn entry_rules(state: &Lifecycle, event: &ChildEvent) -> Result {
         ServiceStarted(e) => {
             accepted(state, event)?;
             fresh(&state.services, &e.service_id, "service")?;
+            if e.provider == ServiceProvider::Volunteer && !e.kind.volunteers_may_deliver() {
+                return Err(E::VolunteerCannotDeliver { kind: e.kind });
+            }
             match &state.plan {
                 Some(_) if e.linked_goals.is_empty() => Ok(()),
                 Some(plan) => {
@@ -155,17 +161,57 @@ fn entry_rules(state: &Lifecycle, event: &ChildEvent) -> Result {
             let course = open_course(&state.rights_concerns, &e.concern_id, "rights concern")?;
             after(e.occurred_on, what, course.began_on(), "the rights concern")
         }
-        FamilyContactRecorded(_) => Ok(()),
-        ConsentGiven(e) => match state.consents.get(&e.scope) {
-            Some(consent) => Err(E::ConsentAlreadyGiven {
-                scope: e.scope,
-                since: consent.since,
-            }),
-            None => match state.consent_changed_on.get(&e.scope) {
-                Some(withdrawn) => after(e.occurred_on, what, *withdrawn, "its withdrawal"),
-                None => Ok(()),
-            },
-        },
+        FamilyContactRecorded(e) => e
+            .members
+            .iter()
+            .try_for_each(|m| in_circle(state, what, *m, e.occurred_on)),
+        CircleMemberAdded(e) => {
+            if state.circle.contains_key(&e.member_id) {
+                return Err(E::MemberAlreadyInCircle {
+                    member: e.member_id,
+                });
+            }
+            if e.name.expose().trim().is_empty() {
+                return Err(E::MemberWithoutName);
+            }
+            Ok(())
+        }
+        CircleMemberLeft(e) => {
+            let member = state
+                .circle
+                .get(&e.member_id)
+                .ok_or_else(|| E::NotInCircle {
+                    what,
+                    member: e.member_id,
+                    on: e.occurred_on,
+                    known: circle_today(state),
+                })?;
+            if let Some(left_on) = member.left_on {
+                return Err(E::MemberAlreadyLeft {
+                    member: e.member_id,
+                    left_on,
+                });
+            }
+            after(
+                e.occurred_on,
+                what,
+                member.added.occurred_on,
+                "the day they joined the circle",
+            )
+        }
+        DevelopmentalScreeningRecorded(e) => screening(e),
+        ConsentGiven(e) => {
+            consent_giver(state, e).and_then(|()| match state.consents.get(&e.scope) {
+                Some(consent) => Err(E::ConsentAlreadyGiven {
+                    scope: e.scope,
+                    since: consent.since,
+                }),
+                None => match state.consent_changed_on.get(&e.scope) {
+                    Some(withdrawn) => after(e.occurred_on, what, *withdrawn, "its withdrawal"),
+                    None => Ok(()),
+                },
+            })
+        }
         ConsentWithdrawn(e) => match state.consents.get(&e.scope) {
             Some(consent) => after(e.occurred_on, what, consent.since, "the consent"),
             None => Err(E::NoConsentToWithdraw { scope: e.scope }),
@@ -353,6 +399,9 @@ fn meeting(state: &Lifecycle, event: &ChildEvent, e: &AssessmentMeetingHeld) -> 
     if e.participants.is_empty() {
         return Err(E::NoParticipants);
     }
+    for member in e.participants.iter().filter_map(|p| p.member) {
+        in_circle(state, "the meeting", member, e.occurred_on)?;
+    }
     if e.needs.is_empty() {
         return Err(E::NoNeedsAssessed);
     }
@@ -428,6 +477,7 @@ fn plan(state: &Lifecycle, event: &ChildEvent, p: &ActionPlanVersion, revision: 
         if !seen.insert(goal.goal_id) {
             return Err(E::DuplicateGoal { goal: goal.goal_id });
         }
+        responsible(state, goal, p.occurred_on)?;
         let is_carried = state
             .plan
             .as_ref()
@@ -450,6 +500,108 @@ fn plan(state: &Lifecycle, event: &ChildEvent, p: &ActionPlanVersion, revision: 
         }),
         _ => Ok(()),
     }
+}
+
+/// A goal's responsibility is shared among one or more distinct parties; circle members named
+/// must be in the circle on the plan's date.
+fn responsible(state: &Lifecycle, goal: &Goal, on: ClinicalDate) -> Result {
+    if goal.responsible.is_empty() {
+        return Err(E::GoalWithoutResponsible { goal: goal.goal_id });
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for party in &goal.responsible {
+        if !seen.insert(party) {
+            return Err(E::DuplicateResponsible { goal: goal.goal_id });
+        }
+        if let Responsible::Member(member) = party {
+            in_circle(state, "the plan", *member, on)?;
+        }
+    }
+    Ok(())
+}
+
+/// `member` is part of the child's circle on `on`.
+fn in_circle(
+    state: &Lifecycle,
+    what: &'static str,
+    member: CircleMemberId,
+    on: ClinicalDate,
+) -> Result {
+    match state.circle.get(&member) {
+        Some(m) if m.member_on(on) => Ok(()),
+        _ => Err(E::NotInCircle {
+            what,
+            member,
+            on,
+            known: circle_today(state),
+        }),
+    }
+}
+
+/// The circle's members today, for error messages: ids and relations, never names.
+fn circle_today(state: &Lifecycle) -> String {
+    let members: Vec<String> = state
+        .current_circle()
+        .map(|m| format!("{} ({})", m.added.member_id, m.added.relation))
+        .collect();
+    if members.is_empty() {
+        "nobody recorded".into()
+    } else {
+        members.join(", ")
+    }
+}
+
+/// A significant adult who consents is named, and is in the circle; the child consents alone.
+fn consent_giver(state: &Lifecycle, e: &ConsentGiven) -> Result {
+    match (e.given_by, e.member) {
+        (ConsentGiver::SignificantAdult, None) => Err(E::ConsentGiverNotNamed),
+        (ConsentGiver::Child, Some(_)) => Err(E::ChildConsentWithMember),
+        (_, Some(member)) => in_circle(state, "the consent", member, e.occurred_on),
+        (_, None) => Ok(()),
+    }
+}
+
+/// A screening gives, for domains of its own instrument (each once), a score within range or a
+/// band of the instrument.
+fn screening(e: &DevelopmentalScreeningRecorded) -> Result {
+    if e.results.is_empty() {
+        return Err(E::ScreeningWithoutResults);
+    }
+    let instrument = e.instrument;
+    let list = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(", ");
+    let mut seen = std::collections::BTreeSet::new();
+    for result in &e.results {
+        let domain = result.domain;
+        if !instrument.domains().contains(&domain) {
+            return Err(E::ScreeningDomainNotInInstrument {
+                domain,
+                instrument: instrument.name(),
+                expected: list(&mut instrument.domains().iter().map(|d| d.as_str().to_string())),
+            });
+        }
+        if !seen.insert(domain) {
+            return Err(E::DuplicateScreeningDomain { domain });
+        }
+        if result.score.is_none() && result.band.is_none() {
+            return Err(E::ScreeningResultEmpty { domain });
+        }
+        if let Some(score) = result.score.filter(|s| *s > instrument.max_score()) {
+            return Err(E::ScreeningScoreTooHigh {
+                domain,
+                score,
+                instrument: instrument.name(),
+                max: instrument.max_score(),
+            });
+        }
+        if let Some(band) = result.band.filter(|b| !instrument.bands().contains(b)) {
+            return Err(E::ScreeningBandNotInInstrument {
+                band,
+                instrument: instrument.name(),
+                expected: list(&mut instrument.bands().iter().map(|b| b.as_str().to_string())),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn label_plan(revision: bool) -> &'static str {

@@ -932,3 +932,347 @@ fn progress_is_not_dated_before_the_plan_that_set_the_goal() {
         "{err}"
     );
 }
+
+// ---- the child's circle, shared responsibility, volunteers, screenings ----
+
+fn m(n: u128) -> CircleMemberId {
+    CircleMemberId(uuid::Uuid::from_u128(n))
+}
+
+fn with_circle() -> Vec<ChildFileCommand> {
+    then(
+        accepted(),
+        [
+            add_member("2024-03-04", m(1), Relation::Mother, true),
+            add_member("2024-03-05", m(2), Relation::Neighbour, false),
+        ],
+    )
+}
+
+#[test]
+fn the_circle_records_who_joins_and_leaves_once() {
+    let joined = recorded(
+        opened(),
+        add_member("2024-03-02", m(1), Relation::Grandparent, false),
+    );
+    assert!(matches!(joined, ChildEvent::CircleMemberAdded(ref a) if a.member_id == m(1)));
+    assert_eq!(
+        refused(
+            with_circle(),
+            add_member("2024-03-06", m(1), Relation::Mother, true)
+        )
+        .rule(),
+        "member_already_in_circle"
+    );
+    let mut nameless = add_member("2024-03-06", m(3), Relation::Coach, false);
+    if let ChildFileCommand::AddCircleMember(a) = &mut nameless {
+        a.name = Identifying::new("  ".into());
+    }
+    assert_eq!(
+        refused(with_circle(), nameless).rule(),
+        "member_without_name"
+    );
+    recorded(with_circle(), remove_member("2024-04-01", m(2)));
+    let left = then(with_circle(), [remove_member("2024-04-01", m(2))]);
+    assert_eq!(
+        refused(left, remove_member("2024-04-02", m(2))).rule(),
+        "member_already_left"
+    );
+    assert_eq!(
+        refused(with_circle(), remove_member("2024-03-04", m(2))).rule(),
+        "out_of_order"
+    );
+    assert_eq!(
+        refused(with_circle(), remove_member("2024-04-01", m(9))).rule(),
+        "not_in_circle"
+    );
+}
+
+#[test]
+fn meetings_contacts_and_consents_name_members_of_the_circle_on_their_date() {
+    let mut with_member = meeting_details("2024-03-20");
+    with_member.participants[0].member = Some(m(1));
+    recorded(
+        with_circle(),
+        ChildFileCommand::HoldAssessmentMeeting(with_member.clone()),
+    );
+    let mut stranger = with_member.clone();
+    stranger.participants[0].member = Some(m(7));
+    let err = refused(
+        with_circle(),
+        ChildFileCommand::HoldAssessmentMeeting(stranger),
+    );
+    assert_eq!(err.rule(), "not_in_circle");
+    // The message names members by id and relation, never by name.
+    assert!(err.to_string().contains("(mother)"), "{err}");
+    assert!(!err.to_string().contains("of the child"), "{err}");
+    // Before the member joined, or after they left, they are not in the circle.
+    let mut early = with_member;
+    early.occurred_on = date("2024-03-04");
+    let mut early_circle = accepted();
+    early_circle.push(add_member("2024-03-05", m(1), Relation::Mother, true));
+    assert_eq!(
+        refused(early_circle, ChildFileCommand::HoldAssessmentMeeting(early)).rule(),
+        "not_in_circle"
+    );
+    let mut contact_with = contact_details("2024-04-02");
+    contact_with.members = vec![m(2)];
+    recorded(
+        with_circle(),
+        ChildFileCommand::RecordFamilyContact(contact_with.clone()),
+    );
+    let gone = then(with_circle(), [remove_member("2024-04-01", m(2))]);
+    assert_eq!(
+        refused(gone, ChildFileCommand::RecordFamilyContact(contact_with)).rule(),
+        "not_in_circle"
+    );
+    let consent = |given_by, member| {
+        ChildFileCommand::GiveConsent(ConsentGiven {
+            occurred_on: date("2024-03-10"),
+            scope: ConsentScope::Research,
+            given_by,
+            member,
+        })
+    };
+    recorded(
+        with_circle(),
+        consent(ConsentGiver::SignificantAdult, Some(m(2))),
+    );
+    recorded(with_circle(), consent(ConsentGiver::Parent, Some(m(1))));
+    assert_eq!(
+        refused(with_circle(), consent(ConsentGiver::SignificantAdult, None)).rule(),
+        "consent_giver_not_named"
+    );
+    assert_eq!(
+        refused(with_circle(), consent(ConsentGiver::Child, Some(m(1)))).rule(),
+        "child_consent_with_member"
+    );
+    assert_eq!(
+        refused(with_circle(), consent(ConsentGiver::Parent, Some(m(8)))).rule(),
+        "not_in_circle"
+    );
+}
+
+#[test]
+fn a_goal_is_shared_by_one_or_more_distinct_parties() {
+    let met_circle = then(with_circle(), [meeting("2024-03-20")]);
+    let shared = Goal {
+        responsible: vec![
+            Responsible::Role(ResponsibleParty::Child),
+            Responsible::Member(m(1)),
+            Responsible::Staff(PersonId::parse("sw1@centre-sud").unwrap()),
+        ],
+        ..goal(g(1), "2024-09-01")
+    };
+    let plan = recorded(
+        met_circle.clone(),
+        adopt_plan("2024-03-25", vec![shared.clone()]),
+    );
+    assert!(
+        matches!(plan, ChildEvent::ActionPlanAdopted(ref p) if p.goals[0].responsible.len() == 3)
+    );
+    let nobody = Goal {
+        responsible: vec![],
+        ..shared.clone()
+    };
+    assert_eq!(
+        refused(met_circle.clone(), adopt_plan("2024-03-25", vec![nobody])).rule(),
+        "goal_without_responsible"
+    );
+    let twice = Goal {
+        responsible: vec![Responsible::Member(m(1)), Responsible::Member(m(1))],
+        ..shared.clone()
+    };
+    assert_eq!(
+        refused(met_circle.clone(), adopt_plan("2024-03-25", vec![twice])).rule(),
+        "duplicate_responsible"
+    );
+    let stranger = Goal {
+        responsible: vec![Responsible::Member(m(5))],
+        ..shared
+    };
+    assert_eq!(
+        refused(met_circle, adopt_plan("2024-03-25", vec![stranger])).rule(),
+        "not_in_circle"
+    );
+}
+
+#[test]
+fn volunteers_deliver_mentoring_tutoring_sports_art_and_outings() {
+    let volunteer = |kind| {
+        ChildFileCommand::StartService(ServiceStarted {
+            occurred_on: date("2024-04-01"),
+            service_id: ServiceId(uuid::Uuid::from_u128(0x70)),
+            kind,
+            format: ServiceFormat::Individual,
+            provider: ServiceProvider::Volunteer,
+            provider_name: None,
+            provider_person: Some(PersonId::parse("vol1@centre-sud").unwrap()),
+            linked_goals: vec![],
+        })
+    };
+    for kind in [
+        ServiceKind::Mentoring,
+        ServiceKind::HomeworkTutoring,
+        ServiceKind::SportsAndArt,
+        ServiceKind::Outings,
+    ] {
+        recorded(with_plan(), volunteer(kind));
+    }
+    let err = refused(with_plan(), volunteer(ServiceKind::MedicalFollowUp));
+    assert_eq!(err.rule(), "volunteer_cannot_deliver");
+    assert!(err.to_string().contains("medical follow up"), "{err}");
+}
+
+#[test]
+fn a_screening_gives_results_for_its_own_instrument() {
+    use ScreeningBand as B;
+    use ScreeningDomain as D;
+    use ScreeningInstrument as I;
+    let edi = recorded(
+        accepted(),
+        screening(
+            "2024-03-10",
+            I::Edi,
+            &[
+                (D::SocialCompetence, Some(77), Some(B::OnTrack)),
+                (D::EmotionalMaturity, None, Some(B::AtRisk)),
+                (D::PhysicalHealthAndWellbeing, Some(100), None),
+            ],
+        ),
+    );
+    assert!(
+        matches!(edi, ChildEvent::DevelopmentalScreeningRecorded(ref s) if s.results.len() == 3)
+    );
+    recorded(
+        opened(),
+        screening(
+            "2024-03-02",
+            I::Asq3,
+            &[(D::GrossMotor, Some(600), Some(B::OnSchedule))],
+        ),
+    );
+    let cases: Vec<(ChildFileCommand, &str)> = vec![
+        (
+            screening("2024-03-10", I::Edi, &[]),
+            "screening_without_results",
+        ),
+        (
+            screening("2024-03-10", I::Edi, &[(D::GrossMotor, Some(10), None)]),
+            "screening_domain_not_in_instrument",
+        ),
+        (
+            screening(
+                "2024-03-10",
+                I::Asq3,
+                &[
+                    (D::FineMotor, Some(50), None),
+                    (D::FineMotor, Some(60), None),
+                ],
+            ),
+            "duplicate_screening_domain",
+        ),
+        (
+            screening("2024-03-10", I::Asq3, &[(D::Communication, None, None)]),
+            "screening_result_empty",
+        ),
+        (
+            screening(
+                "2024-03-10",
+                I::Edi,
+                &[(D::SocialCompetence, Some(101), None)],
+            ),
+            "screening_score_too_high",
+        ),
+        (
+            screening(
+                "2024-03-10",
+                I::Edi,
+                &[(D::SocialCompetence, None, Some(B::BelowCutoff))],
+            ),
+            "screening_band_not_in_instrument",
+        ),
+    ];
+    for (command, rule) in cases {
+        assert_eq!(refused(accepted(), command).rule(), rule);
+    }
+    // Scores have at most one decimal, and are not negative.
+    for bad in ["7.55", "-1", "\"7\""] {
+        let json = format!(
+            r#"{{"type":"record_screening","occurred_on":"2024-03-10","instrument":"edi","results":[{{"domain":"social_competence","score":{bad}}}]}}"#
+        );
+        assert!(
+            serde_json::from_str::<ChildFileCommand>(&json).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn a_meeting_with_the_family_present_is_family_contact() {
+    let file =
+        |commands: Vec<ChildFileCommand>| ChildFile::from_entries(events_of(commands, date(TODAY)));
+    let with_parent = file(met());
+    assert_eq!(
+        with_parent.state().period().unwrap().last_family_contact_on,
+        Some(date("2024-03-20"))
+    );
+    let mut staff_only = meeting_details("2024-03-20");
+    staff_only.participants.retain(|p| !p.is_family());
+    let without = file(then(
+        accepted(),
+        [ChildFileCommand::HoldAssessmentMeeting(staff_only)],
+    ));
+    assert_eq!(
+        without.state().period().unwrap().last_family_contact_on,
+        None
+    );
+}
+
+#[test]
+fn documentation_dated_before_the_closure_is_recorded_after_it() {
+    let r = ReferralId(uuid::Uuid::from_u128(0x51));
+    let closed = then(
+        with_plan(),
+        [
+            referral("2024-04-01", r, None),
+            outcome("2024-04-10", r, ReferralOutcome::Waiting),
+            close("2024-06-01", ClosureReason::GoalsMet),
+        ],
+    );
+    // A late outcome, and progress on a goal of the plan in force then.
+    recorded(
+        closed.clone(),
+        outcome("2024-05-20", r, ReferralOutcome::Seen),
+    );
+    recorded(
+        closed.clone(),
+        progress("2024-05-30", g(1), GoalStatus::Achieved),
+    );
+    // Not on or after the closure, not a milestone, and not against the file as it stood then.
+    assert_eq!(
+        refused(
+            closed.clone(),
+            outcome("2024-06-01", r, ReferralOutcome::Seen)
+        )
+        .rule(),
+        "file_is_closed"
+    );
+    assert_eq!(
+        refused(closed.clone(), meeting("2024-05-20")).rule(),
+        "file_is_closed"
+    );
+    assert_eq!(
+        refused(
+            closed.clone(),
+            outcome("2024-04-05", r, ReferralOutcome::Seen)
+        )
+        .rule(),
+        "late_entry_breaks_history",
+        "a final outcome before the recorded interim one would leave that one without its referral"
+    );
+    assert_eq!(
+        refused(closed, progress("2024-03-20", g(1), GoalStatus::Achieved)).rule(),
+        "no_plan_in_force"
+    );
+}

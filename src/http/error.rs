@@ -101,6 +101,7 @@ impl From<AppError> for ApiError {
                 }
             }
             AppError::UnknownChild(_) => (StatusCode::NOT_FOUND, "unknown_child"),
+            AppError::NoFileThen { .. } => (StatusCode::NOT_FOUND, "no_file_then"),
             AppError::Refused { error, .. } => {
                 return Self {
                     rule: Some(error.rule()),

@@ -62,9 +62,9 @@ impl Projection {
     /// than mixed with rows of the new code.
     pub fn code_version(self) -> u32 {
         match self {
-            Self::ActionPlan => 1,
-            Self::Trajectory => 1,
-            Self::FollowUp => 1,
+            Self::ActionPlan => 2,
+            Self::Trajectory => 2,
+            Self::FollowUp => 2,
         }
     }
 

@@ -37,6 +37,15 @@ pub enum Step {
     Transfer,
     Close(u8),
     Reopen,
+    /// Someone joins the child's circle (relation chosen by the number; odd: parental authority).
+    Join(u8),
+    /// Member `n` (modulo the circle today) leaves it.
+    Leave(u8),
+    /// A developmental screening: EDI or ASQ-3, with results for the first `n` domains.
+    Screen(bool, u8),
+    /// A meeting or family contact with member `n` of the circle present.
+    MeetFamily(u8),
+    ContactMember(u8),
 }
 
 pub fn step() -> impl Strategy<Value = Step> {
@@ -61,6 +70,11 @@ pub fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Transfer),
         1 => any::<u8>().prop_map(Step::Close),
         1 => Just(Step::Reopen),
+        1 => any::<u8>().prop_map(Step::Join),
+        1 => any::<u8>().prop_map(Step::Leave),
+        1 => (any::<bool>(), 1u8..6).prop_map(|(e, n)| Step::Screen(e, n)),
+        1 => any::<u8>().prop_map(Step::MeetFamily),
+        1 => any::<u8>().prop_map(Step::ContactMember),
     ]
 }
 
@@ -284,6 +298,62 @@ impl Journey {
                 ClosureReason::ALL[*r as usize % ClosureReason::ALL.len()],
             ),
             Step::Reopen => reopen(&on),
+            Step::Join(r) => {
+                let id = CircleMemberId(self.id());
+                add_member(
+                    &on,
+                    id,
+                    Relation::ALL[*r as usize % Relation::ALL.len()],
+                    r % 2 == 1,
+                )
+            }
+            Step::Leave(n) => {
+                let today: Vec<CircleMemberId> =
+                    state.current_circle().map(|m| m.added.member_id).collect();
+                remove_member(&on, today[pick(*n, today.len())?])
+            }
+            Step::Screen(edi, n) => {
+                let instrument = if *edi {
+                    ScreeningInstrument::Edi
+                } else {
+                    ScreeningInstrument::Asq3
+                };
+                let results: Vec<_> = instrument
+                    .domains()
+                    .iter()
+                    .take(*n as usize)
+                    .enumerate()
+                    .map(|(i, d)| {
+                        (
+                            *d,
+                            Some(instrument.max_score().tenths() / 10 * (i as u16 + 3)),
+                            Some(instrument.bands()[i % 3]),
+                        )
+                    })
+                    .collect();
+                screening(&on, instrument, &results)
+            }
+            Step::MeetFamily(n) | Step::ContactMember(n) => {
+                let today: Vec<CircleMemberId> =
+                    state.current_circle().map(|m| m.added.member_id).collect();
+                let member = today[pick(*n, today.len())?];
+                if matches!(step, Step::MeetFamily(_)) {
+                    let mut details = meeting_details(&on);
+                    // Only staff and the member: the member alone makes it family contact.
+                    details.participants.retain(|p| !p.is_family());
+                    details.participants.push(Participant {
+                        role: ParticipantRole::SignificantAdult,
+                        person: None,
+                        name: None,
+                        member: Some(member),
+                    });
+                    ChildFileCommand::HoldAssessmentMeeting(details)
+                } else {
+                    let mut details = contact_details(&on);
+                    details.members = vec![member];
+                    ChildFileCommand::RecordFamilyContact(details)
+                }
+            }
         };
         Some(command)
     }

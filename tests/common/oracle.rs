@@ -71,6 +71,21 @@ fn is_step_for(rule: FollowUpRule, subject: Option<Subject>, entry: &ChildEvent)
         }
         (FollowUpRule::PlanAfterMeeting, ActionPlanAdopted(_) | ActionPlanRevised(_), _) => true,
         (FollowUpRule::FamilyContact, FamilyContactRecorded(_), _) => true,
+        // README: a meeting where a parent, guardian, foster family, relative, significant adult
+        // or a member of the circle took part is contact with the family.
+        (FollowUpRule::FamilyContact, AssessmentMeetingHeld(m), _) => {
+            m.participants.iter().any(|p| {
+                p.member.is_some()
+                    || matches!(
+                        p.role,
+                        ParticipantRole::Parent
+                            | ParticipantRole::Guardian
+                            | ParticipantRole::FosterFamily
+                            | ParticipantRole::ExtendedFamily
+                            | ParticipantRole::SignificantAdult
+                    )
+            })
+        }
         (FollowUpRule::GoalProgress, GoalProgressRecorded(p), Some(Subject::Goal(g))) => {
             p.goal_id == g
         }
