@@ -561,7 +561,13 @@ impl<'a> ChildSim<'a> {
                     .get(&goal.goal_id)
                     .is_some_and(|n| n.status == GoalStatus::Achieved);
                 if !achieved && self.rng.gen_bool(0.75) {
-                    self.goals.push(goal);
+                    // Carried forward under its own id; a target already past is moved on.
+                    let target_on = if goal.target_on <= t {
+                        t.plus_days(self.rng.gen_range(60..=240))
+                    } else {
+                        goal.target_on
+                    };
+                    self.goals.push(Goal { target_on, ..goal });
                 }
             }
         }
@@ -1411,6 +1417,84 @@ mod tests {
             c.file.entries().iter().any(|e| matches!(e, ChildEvent::InitialAssessmentCompleted(a) if matches!(a.decision, InitialDecision::Redirected { .. })))
         });
         assert!(redirected.count() > 5);
+    }
+
+    #[test]
+    fn the_cohort_tells_believable_stories() {
+        let cohort = plan(&spec(42, 200)).unwrap();
+        let (mut revisions, mut carried, mut closed_goals_met, mut shared, mut volunteers) =
+            (0, 0, 0, 0, 0);
+        let mut screened = std::collections::BTreeSet::new();
+        for child in &cohort.children {
+            let entries = effective_entries(child.file.entries());
+            let mut in_force: Vec<Goal> = vec![];
+            let mut achieved = std::collections::BTreeSet::new();
+            for (_, entry) in &entries {
+                match entry {
+                    ChildEvent::ActionPlanRevised(p) => {
+                        revisions += 1;
+                        let ids: Vec<GoalId> = p.goals.iter().map(|g| g.goal_id).collect();
+                        carried += in_force.iter().filter(|g| ids.contains(&g.goal_id)).count();
+                        // A goal left out is never re-created under a new id with the same words.
+                        for left in in_force.iter().filter(|g| !ids.contains(&g.goal_id)) {
+                            assert!(
+                                !p.goals.iter().any(|g| g.description == left.description),
+                                "child {} re-created a dropped goal",
+                                child.child_id
+                            );
+                        }
+                        in_force = p.goals.clone();
+                    }
+                    ChildEvent::ActionPlanAdopted(p) => in_force = p.goals.clone(),
+                    ChildEvent::GoalProgressRecorded(e) if e.status == GoalStatus::Achieved => {
+                        achieved.insert(e.goal_id);
+                    }
+                    ChildEvent::GoalProgressRecorded(e) => {
+                        achieved.remove(&e.goal_id);
+                    }
+                    ChildEvent::FileClosed(c) => {
+                        if c.reason == ClosureReason::GoalsMet {
+                            closed_goals_met += 1;
+                            for g in &in_force {
+                                assert!(
+                                    achieved.contains(&g.goal_id),
+                                    "child {} closed with goals met has a goal not achieved",
+                                    child.child_id
+                                );
+                            }
+                        }
+                        in_force.clear();
+                    }
+                    ChildEvent::DevelopmentalScreeningRecorded(s) => {
+                        screened.insert(s.instrument);
+                    }
+                    ChildEvent::ServiceStarted(s) if s.provider == ServiceProvider::Volunteer => {
+                        volunteers += 1;
+                    }
+                    _ => {}
+                }
+                if let ChildEvent::ActionPlanAdopted(p) | ChildEvent::ActionPlanRevised(p) = entry {
+                    shared += p.goals.iter().filter(|g| g.responsible.len() > 1).count();
+                }
+            }
+        }
+        assert!(
+            revisions > 50 && carried > 50,
+            "{revisions} revisions, {carried} carried"
+        );
+        assert!(
+            closed_goals_met > 5,
+            "{closed_goals_met} closures with goals met"
+        );
+        assert!(shared > 50, "{shared} goals with shared responsibility");
+        assert!(volunteers > 10, "{volunteers} services by volunteers");
+        assert_eq!(screened.len(), 2, "both instruments: {screened:?}");
+        let circles = cohort
+            .children
+            .iter()
+            .filter(|c| !c.file.state().circle.is_empty())
+            .count();
+        assert!(circles > 150, "{circles} children with a circle");
     }
 
     #[test]

@@ -27,7 +27,7 @@ async fn rows_of_another_fold_version_are_rebuilt(store: TestStore) {
     let checkpoint = store.checkpoint("trajectory").await.unwrap();
     assert_eq!(
         checkpoint.config.as_ref().map(Fingerprint::as_str),
-        Some("code v1")
+        Some("code v2")
     );
 
     // As an older release would have left it: a row its fold computed differently, and the
@@ -54,7 +54,7 @@ async fn rows_of_another_fold_version_are_rebuilt(store: TestStore) {
     let checkpoint = store.checkpoint("trajectory").await.unwrap();
     assert_eq!(
         checkpoint.config.as_ref().map(Fingerprint::as_str),
-        Some("code v1")
+        Some("code v2")
     );
     let answer = app.trajectory(child, None, None).await.unwrap();
     let types: Vec<&str> = answer

@@ -304,10 +304,24 @@ async fn a_clinician_records_and_reads_over_http(store: TestStore) {
         let reply = server
             .get(
                 Some(&sw),
-                &format!("/children/{child}/{view}?as_of=2024-03-02&known_at=2026-01-01"),
+                &format!("/children/{child}/{view}?as_of=2024-03-02&known_at=2100-01-01"),
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{view}: {:?}", reply.body);
+        // As the record stood before anything of this child was recorded: no file then.
+        let reply = server
+            .get(
+                Some(&sw),
+                &format!("/children/{child}/{view}?as_of=2024-03-02&known_at=2026-01-01"),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{view}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.body["error"]["code"], "no_file_then", "{view}");
     }
     let reply = server
         .get(

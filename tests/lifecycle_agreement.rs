@@ -509,10 +509,16 @@ fn a_back_dated_family_contact_takes_its_place_by_date() {
         .filter(|e| e.rule == FollowUpRule::FamilyContact)
         .map(|e| e.due_on)
         .collect();
-    // From the acceptance (4 March + 60), then 10 April + 60, then 20 May + 60.
+    // From the acceptance (4 March + 60), then the meeting of 20 March with the parent (+ 60:
+    // 19 May), then 10 April + 60, then 20 May + 60.
     assert_eq!(
         due,
-        [date("2024-05-03"), date("2024-06-09"), date("2024-07-19")]
+        [
+            date("2024-05-03"),
+            date("2024-05-19"),
+            date("2024-06-09"),
+            date("2024-07-19")
+        ]
     );
 }
 

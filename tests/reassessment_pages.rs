@@ -163,6 +163,29 @@ async fn noah_reads_as_written(store: TestStore) {
     );
     assert!(!words.contains("file closed"), "{before_corrections}");
 
+    // A revision reads as a revision.
+    let revised = page(&url, &with(&["plan", CHILD, "--as-of", "2025-09-05"]));
+    assert!(
+        revised.contains("Plan v2, revised 2025-09-01 after meeting #2: 3 goals"),
+        "{revised}"
+    );
+
+    // Every page fits in 100 columns.
+    for args in [
+        vec!["trajectory", CHILD],
+        vec!["history", CHILD],
+        vec!["plan", CHILD, "--as-of", "2025-09-05"],
+        vec!["gaps", "--as-of", "2025-12-01"],
+    ] {
+        let out = cli::stdout(&cli::ok(&url, &with(&args)));
+        let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(
+            widest <= 100,
+            "{args:?} has a line of {widest} columns:\n{out}"
+        );
+        assert!(widest > 60, "{args:?} printed almost nothing:\n{out}");
+    }
+
     // Before the file existed there is no trajectory to show, and the page says why.
     let none = cli::run(&url, &with(&["trajectory", CHILD, "--as-of", "2024-12-31"]));
     assert_eq!(cli::code(&none), Some(2), "{}", cli::stderr(&none));

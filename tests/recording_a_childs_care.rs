@@ -170,7 +170,7 @@ async fn refused_commands_write_nothing(store: TestStore) {
         (
             vec![close("2024-04-01", ClosureReason::GoalsMet)],
             contact("2024-04-02"),
-            "closed file accepts only",
+            "after a closure the file accepts reopen_file",
         ),
         (
             vec![],

@@ -199,6 +199,9 @@ pub struct ConsentInForce {
 pub struct CircleMember {
     pub added: CircleMemberAdded,
     pub left_on: Option<ClinicalDate>,
+    /// The latest date of an entry naming them (a meeting, a contact, a consent, a plan): they
+    /// may not leave the circle on or before it.
+    pub last_named_on: Option<ClinicalDate>,
 }
 
 impl CircleMember {
@@ -444,6 +447,7 @@ impl Lifecycle {
             AssessmentMeetingHeld(e) => {
                 self.meetings = e.meeting_number;
                 self.last_meeting_on = Some(on);
+                self.named(e.participants.iter().filter_map(|p| p.member), on);
                 // A meeting with a parent, guardian, relative or significant adult present is
                 // contact with the family.
                 let with_family = e.participants.iter().any(Participant::is_family);
@@ -458,6 +462,16 @@ impl Lifecycle {
             }
             ActionPlanAdopted(p) | ActionPlanRevised(p) => {
                 self.plan_versions = p.plan_version;
+                let members: Vec<CircleMemberId> = p
+                    .goals
+                    .iter()
+                    .flat_map(|g| &g.responsible)
+                    .filter_map(|r| match r {
+                        Responsible::Member(m) => Some(*m),
+                        _ => None,
+                    })
+                    .collect();
+                self.named(members, on);
                 for goal in &p.goals {
                     self.goals_ever.entry(goal.goal_id).or_insert(on);
                 }
@@ -524,7 +538,8 @@ impl Lifecycle {
                     c.news(on, e.resolution, true);
                 }
             }
-            FamilyContactRecorded(_) => {
+            FamilyContactRecorded(e) => {
+                self.named(e.members.iter().copied(), on);
                 if self.stage == Stage::Active {
                     if let Some(period) = self.period_mut() {
                         period.last_family_contact_on = period.last_family_contact_on.max(Some(on));
@@ -532,6 +547,7 @@ impl Lifecycle {
                 }
             }
             ConsentGiven(e) => {
+                self.named(e.member, on);
                 self.consents.insert(
                     e.scope,
                     ConsentInForce {
@@ -551,6 +567,7 @@ impl Lifecycle {
                     CircleMember {
                         added: e.clone(),
                         left_on: None,
+                        last_named_on: None,
                     },
                 );
             }
@@ -575,6 +592,15 @@ impl Lifecycle {
                 }
             }
             EntryCorrected(_) => {}
+        }
+    }
+
+    /// Notes that an entry dated `on` names these members of the circle.
+    fn named(&mut self, members: impl IntoIterator<Item = CircleMemberId>, on: ClinicalDate) {
+        for member in members {
+            if let Some(m) = self.circle.get_mut(&member) {
+                m.last_named_on = m.last_named_on.max(Some(on));
+            }
         }
     }
 

@@ -159,6 +159,12 @@ pub enum ChildFileError {
         member: CircleMemberId,
         left_on: ClinicalDate,
     },
+    #[error("member {member} would leave the child's circle on {left_on}, but an entry dated {named_on} names them; they can leave only after it")]
+    LeftBeforeNamed {
+        member: CircleMemberId,
+        left_on: ClinicalDate,
+        named_on: ClinicalDate,
+    },
     #[error(
         "consent given by a significant adult must name them (member: the circle member's id)"
     )]
@@ -270,6 +276,7 @@ impl ChildFileError {
             MemberWithoutName => "member_without_name",
             NotInCircle { .. } => "not_in_circle",
             MemberAlreadyLeft { .. } => "member_already_left",
+            LeftBeforeNamed { .. } => "left_before_named",
             ConsentGiverNotNamed => "consent_giver_not_named",
             ChildConsentWithMember => "child_consent_with_member",
             GoalWithoutResponsible { .. } => "goal_without_responsible",

@@ -197,7 +197,15 @@ fn entry_rules(state: &Lifecycle, event: &ChildEvent) -> Result {
                 what,
                 member.added.occurred_on,
                 "the day they joined the circle",
-            )
+            )?;
+            match member.last_named_on {
+                Some(named_on) if e.occurred_on <= named_on => Err(E::LeftBeforeNamed {
+                    member: e.member_id,
+                    left_on: e.occurred_on,
+                    named_on,
+                }),
+                _ => Ok(()),
+            }
         }
         DevelopmentalScreeningRecorded(e) => screening(e),
         ConsentGiven(e) => {

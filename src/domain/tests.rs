@@ -212,7 +212,7 @@ fn a_correction_names_the_entry_and_its_type() {
     );
     assert!(matches!(&e, ChildEvent::EntryCorrected(c)
         if c.corrects_sequence == 3 && c.corrected_event_type == "FamilyContactRecorded"
-        && matches!(&c.correction, Correction::Replaced { schema_version, .. } if schema_version == "1.0")));
+        && matches!(&c.correction, Correction::Replaced { schema_version, .. } if schema_version == "1.1")));
 }
 
 // ---- rejections: each rule, with its message ----
@@ -986,6 +986,18 @@ fn the_circle_records_who_joins_and_leaves_once() {
         refused(with_circle(), remove_member("2024-04-01", m(9))).rule(),
         "not_in_circle"
     );
+    // Nobody leaves on or before the date of an entry that names them.
+    let mut contact_with = contact_details("2024-04-10");
+    contact_with.members = vec![m(2)];
+    let named = then(
+        with_circle(),
+        [ChildFileCommand::RecordFamilyContact(contact_with)],
+    );
+    assert_eq!(
+        refused(named.clone(), remove_member("2024-04-10", m(2))).rule(),
+        "left_before_named"
+    );
+    recorded(named, remove_member("2024-04-11", m(2)));
 }
 
 #[test]
