@@ -467,7 +467,13 @@ impl<'a> ChildSim<'a> {
             if !self.rng.gen_bool(p) {
                 continue;
             }
-            let given = ADULT_NAMES.choose(&mut self.rng).expect("non-empty");
+            let names = match relation {
+                Relation::Mother => WOMEN_NAMES,
+                Relation::Father => MEN_NAMES,
+                _ if self.rng.gen_bool(0.5) => WOMEN_NAMES,
+                _ => MEN_NAMES,
+            };
+            let given = names.choose(&mut self.rng).expect("non-empty");
             let name = if parental || relation == Relation::Grandparent {
                 format!("{given} {family_name}")
             } else {
@@ -1277,9 +1283,11 @@ fn goal_texts(domain: NeedDomain) -> &'static [&'static str] {
     }
 }
 
-const ADULT_NAMES: &[&str] = &[
-    "Marie", "Julie", "Nathalie", "Sophie", "Fatima", "Amina", "Nadia", "Isabelle", "Martin",
-    "Éric", "Karim", "Jean", "Luc", "Patrick", "Mamadou", "Pierre",
+const WOMEN_NAMES: &[&str] = &[
+    "Marie", "Julie", "Nathalie", "Sophie", "Fatima", "Amina", "Nadia", "Isabelle",
+];
+const MEN_NAMES: &[&str] = &[
+    "Martin", "Éric", "Karim", "Jean", "Luc", "Patrick", "Mamadou", "Pierre",
 ];
 const GIVEN_NAMES: &[&str] = &[
     "Léa", "Emma", "Olivia", "Alice", "Florence", "Zoé", "Rosalie", "Juliette", "Aya", "Yasmine",

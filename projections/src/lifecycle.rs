@@ -202,6 +202,8 @@ pub struct CircleMember {
     /// The latest date of an entry naming them (a meeting, a contact, a consent, a plan): they
     /// may not leave the circle on or before it.
     pub last_named_on: Option<ClinicalDate>,
+    /// How many had joined before them (the order the team met them in).
+    pub joined: u32,
 }
 
 impl CircleMember {
@@ -403,9 +405,16 @@ impl Lifecycle {
         self.rights_concerns.values().filter(|c| c.is_open())
     }
 
-    /// The members of the child's circle today (who have not left).
+    /// The members of the child's circle today (who have not left), in the order they joined.
     pub fn current_circle(&self) -> impl Iterator<Item = &CircleMember> {
-        self.circle.values().filter(|m| m.left_on.is_none())
+        self.whole_circle().filter(|m| m.left_on.is_none())
+    }
+
+    /// Everyone who has been in the child's circle, in the order they joined.
+    pub fn whole_circle(&self) -> impl Iterator<Item = &CircleMember> {
+        let mut members: Vec<&CircleMember> = self.circle.values().collect();
+        members.sort_by_key(|m| m.joined);
+        members.into_iter()
     }
 
     /// Folds the next entry, in clinical order.
@@ -568,6 +577,7 @@ impl Lifecycle {
                         added: e.clone(),
                         left_on: None,
                         last_named_on: None,
+                        joined: self.circle.len() as u32,
                     },
                 );
             }

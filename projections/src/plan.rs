@@ -209,7 +209,6 @@ impl CurrentPlan {
         self.open_referrals.sort_by_key(|r| r.made_on);
         self.open_legal_matters.sort_by_key(|m| m.opened_on);
         self.open_rights_concerns.sort_by_key(|c| c.raised_on);
-        self.circle.sort_by_key(|m| (m.since, m.member_id));
         self
     }
 }

@@ -294,8 +294,7 @@ impl Trajectory {
             .map(|(domain, levels)| NeedRow { domain, levels })
             .collect();
         t.circle = lifecycle
-            .circle
-            .values()
+            .whole_circle()
             .map(|m| CircleStory {
                 member_id: m.added.member_id,
                 name: m.added.name.clone(),
@@ -306,7 +305,6 @@ impl Trajectory {
                 left_on: m.left_on,
             })
             .collect();
-        t.circle.sort_by_key(|m| (m.since, m.member_id));
         t.birth_date = lifecycle.birth_date;
         t.episodes = lifecycle.periods;
         let birth_date = t.birth_date.as_ref().map(|b| *b.expose());
