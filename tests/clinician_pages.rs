@@ -265,7 +265,17 @@ async fn a_social_worker_follows_a_gap_and_records_a_family_contact_in_chromium(
         .await
         .unwrap();
     assert!(gaps.contains("Family contact"), "{gaps}");
+    c.set_window_size(1280, 2000).await.unwrap();
     screenshot(&c, "child.png").await;
+    c.set_window_size(1280, 1024).await.unwrap();
+    let chart = c
+        .find(Locator::Css("section[aria-labelledby=needs]"))
+        .await
+        .unwrap()
+        .screenshot()
+        .await
+        .unwrap();
+    std::fs::write(out_dir("pages-screenshots").join("child-needs.png"), chart).unwrap();
 
     // Record a family contact through the form (dated today, the default).
     c.find(Locator::LinkText("Record: Family contact"))

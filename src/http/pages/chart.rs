@@ -11,7 +11,8 @@ use super::labels::{self, labels};
 const WIDTH: i64 = 640;
 const HEIGHT: i64 = 250;
 const LEFT: i64 = 110;
-const RIGHT: i64 = 20;
+/// Room for the last meeting's date, centred on its point.
+const RIGHT: i64 = 50;
 const TOP: i64 = 20;
 /// Between two levels.
 const STEP: i64 = 60;
