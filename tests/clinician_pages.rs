@@ -415,6 +415,17 @@ async fn hostile_text_renders_as_text(store: TestStore) {
     server.stop().await;
 }
 
+/// A family contact form with `token`, its token field first.
+fn contact_form(token: &str) -> [(&str, &str); 5] {
+    [
+        ("csrf", token),
+        ("idempotency_key", "page-csrf-test"),
+        ("occurred_on", "2025-02-03"),
+        ("mode", "phone"),
+        ("with", "parent_or_guardian"),
+    ]
+}
+
 async fn forms_without_the_sessions_token_are_refused(store: TestStore) {
     let child = ChildId::new_random();
     followed_child(&store, child).await;
@@ -428,27 +439,17 @@ async fn forms_without_the_sessions_token_are_refused(store: TestStore) {
     let session = PageSession::sign_in(&server, "sw1@centre-sud").await;
     let other = PageSession::sign_in(&server, "sw2@centre-sud").await;
     let path = format!("/pages/children/{child}/record/family-contact");
-    let fields = |token: &'static str| {
-        vec![
-            ("csrf", token),
-            ("idempotency_key", "page-csrf-test"),
-            ("occurred_on", "2025-02-03"),
-            ("mode", "phone"),
-            ("with", "parent_or_guardian"),
-        ]
-    };
     // No token, an empty one, a made-up one, another session's.
-    let others = Box::leak(other.token().await.into_boxed_str());
-    for token in ["", "0000", others] {
-        let reply = session.post(&path, &fields(token)).await;
+    let others = other.token().await;
+    for token in ["", "0000", others.as_str()] {
+        let reply = session.post(&path, &contact_form(token)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "token {token:?}");
         assert!(reply
             .body
             .contains("This form has expired or did not come from this site"));
     }
-    let no_token: Vec<(&str, &str)> = fields("").into_iter().skip(1).collect();
     assert_eq!(
-        session.post(&path, &no_token).await.status,
+        session.post(&path, &contact_form("")[1..]).await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
@@ -488,9 +489,7 @@ async fn forms_without_the_sessions_token_are_refused(store: TestStore) {
 
     // With the token, the same form is stored; then sign-out ends the session.
     let token = session.token().await;
-    let reply = session
-        .post(&path, &fields(Box::leak(token.clone().into_boxed_str())))
-        .await;
+    let reply = session.post(&path, &contact_form(&token)).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(
         count_of(&server.store, child, "FamilyContactRecorded").await,
@@ -509,25 +508,16 @@ async fn the_access_policy_holds_on_pages(store: TestStore) {
     // A child of centre-sud with a clinical note, and one of centre-nord.
     let sud = ChildId::new_random();
     followed_child(&store, sud).await;
+    let goal_id = GoalId::new_random();
     record(
         &store,
         sud,
         "plan",
-        adopt_plan("2025-01-27", vec![goal(GoalId::new_random(), "2025-03-01")]),
+        adopt_plan("2025-01-27", vec![goal(goal_id, "2025-03-01")]),
     )
     .await;
-    let mut progress_note = progress("2025-02-10", GoalId::new_random(), GoalStatus::InProgress);
-    let goal_id = {
-        let plan = store.history(sud).await.unwrap();
-        plan.iter()
-            .find_map(|e| match &e.event {
-                ChildEvent::ActionPlanAdopted(p) => Some(p.goals[0].goal_id),
-                _ => None,
-            })
-            .unwrap()
-    };
+    let mut progress_note = progress("2025-02-10", goal_id, GoalStatus::InProgress);
     if let ChildFileCommand::RecordGoalProgress(p) = &mut progress_note {
-        p.goal_id = goal_id;
         p.note = Some("clinical: suspected dyslexia, confidential".into());
     }
     record(&store, sud, "progress", progress_note).await;
