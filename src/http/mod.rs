@@ -3,11 +3,13 @@
 //! signed-in caller (`auth`), so the access policy and the read-access log apply alike; every
 //! error becomes an answer in one place (`error`). The routes are one table (`openapi::ROUTES`)
 //! from which the router and `/openapi.json` are both made. The projection runner follows the
-//! store in the same process, nudged after each write.
+//! store in the same process, nudged after each write. The clinicians' pages (`pages`, HTML under
+//! `/pages`) are served by the same router, over the same `App`.
 
 pub mod auth;
 pub mod error;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 
 use std::future::Future;
@@ -110,6 +112,8 @@ pub fn router(state: Arc<ServerState>) -> Router {
     for route in openapi::ROUTES {
         router = router.route(route.path, method_router(route));
     }
+    // The clinicians' pages (HTML, under /pages) share the sign-in and the layers.
+    let router = router.merge(pages::router());
     let request_id = HeaderName::from_static("x-request-id");
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 
 use crate::common::TestStore;
 
+pub mod pages;
+
 pub struct Server {
     pub base: String,
     pub client: reqwest::Client,
