@@ -5,6 +5,7 @@
 
 pub mod access;
 mod admin;
+mod baseline;
 mod centres;
 mod postgres;
 mod sqlite;
@@ -21,6 +22,7 @@ use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
+pub use baseline::RawRow;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
