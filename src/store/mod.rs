@@ -7,6 +7,8 @@ pub mod access;
 mod admin;
 mod baseline;
 mod centres;
+mod child_files;
+mod pg_events;
 mod postgres;
 mod sqlite;
 mod upcasting;
@@ -23,6 +25,7 @@ use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
 pub use baseline::RawRow;
+pub use pg_events::PgEventRepository;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;
