@@ -477,15 +477,25 @@ impl Store {
         let as_of = query.as_of.to_string();
         let centre = query.centre.map(|c| c.to_string());
         let offset = query.offset as i64;
+        assert_eq!(
+            table, "proj_follow_up",
+            "follow_up_expectations mirrors the follow-up table only"
+        );
+        // `follow_up_expectations` (migration 0008) holds the expectations of `table`'s rows,
+        // kept by its triggers; the index on (centre, resolution or none, due date) reads only
+        // those still open on the day. One statement with the centre, one without, so that the
+        // index's first column serves every plan.
         match self {
             Store::Sqlite(s) => {
                 let filter = format!(
-                    "FROM {table} p, json_each(p.view) e
-                      WHERE json_extract(e.value, '$.created_on') <= ?1
-                        AND json_extract(e.value, '$.due_on') < ?1
-                        AND (json_extract(e.value, '$.resolution') IS NULL
-                             OR json_extract(e.value, '$.resolution.on') > ?1)
-                        AND (?2 IS NULL OR json_extract(e.value, '$.centre') = ?2)"
+                    "FROM follow_up_expectations
+                      WHERE coalesce(resolved_on, '9999-12-31') > ?1
+                        AND due_on < ?1 AND created_on <= ?1 AND {}",
+                    if centre.is_some() {
+                        "centre = ?2"
+                    } else {
+                        "?2 IS NULL"
+                    }
                 );
                 let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
                     .bind(&as_of)
@@ -493,11 +503,10 @@ impl Store {
                     .fetch_one(s.pool())
                     .await?;
                 let page: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT e.value {filter}
-                      ORDER BY json_extract(e.value, '$.due_on'), json_extract(e.value, '$.child_id'),
-                               {}, json_extract(e.value, '$.subject')
+                    "SELECT expectation {filter}
+                      ORDER BY due_on, json_extract(expectation, '$.child_id'), {}, subject
                       LIMIT ?3 OFFSET ?4",
-                    rank("json_extract(e.value, '$.rule')")
+                    rank("rule")
                 ))
                 .bind(&as_of)
                 .bind(&centre)
@@ -509,11 +518,14 @@ impl Store {
             }
             Store::Postgres(s) => {
                 let filter = format!(
-                    "FROM {table} p, jsonb_array_elements(p.view) e
-                      WHERE (e->>'created_on') COLLATE \"C\" <= $1
-                        AND (e->>'due_on') COLLATE \"C\" < $1
-                        AND (e->>'resolution' IS NULL OR (e->'resolution'->>'on') COLLATE \"C\" > $1)
-                        AND ($2::text IS NULL OR e->>'centre' = $2)"
+                    "FROM follow_up_expectations
+                      WHERE coalesce(resolved_on, '9999-12-31') > $1
+                        AND due_on < $1 AND created_on <= $1 AND {}",
+                    if centre.is_some() {
+                        "centre = $2"
+                    } else {
+                        "$2::text IS NULL"
+                    }
                 );
                 let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
                     .bind(&as_of)
@@ -521,11 +533,10 @@ impl Store {
                     .fetch_one(s.pool())
                     .await?;
                 let page: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT e::text {filter}
-                      ORDER BY (e->>'due_on') COLLATE \"C\", (e->>'child_id') COLLATE \"C\",
-                               {}, (e->>'subject') COLLATE \"C\" NULLS FIRST
+                    "SELECT expectation::text {filter}
+                      ORDER BY due_on, (expectation->>'child_id') COLLATE \"C\", {}, subject NULLS FIRST
                       LIMIT $3 OFFSET $4",
-                    rank("e->>'rule'")
+                    rank("rule")
                 ))
                 .bind(&as_of)
                 .bind(&centre)
