@@ -481,21 +481,21 @@ impl Store {
             table, "proj_follow_up",
             "follow_up_expectations mirrors the follow-up table only"
         );
-        // `follow_up_expectations` (migration 0008) holds the expectations of `table`'s rows,
-        // kept by its triggers; the index on (centre, resolution or none, due date) reads only
-        // those still open on the day. One statement with the centre, one without, so that the
-        // index's first column serves every plan.
+        // On PostgreSQL `follow_up_expectations` (migration 0008) holds the expectations of
+        // `table`'s rows, kept by its triggers; the index on (centre, resolution or none, due
+        // date) reads only those still open on the day. One statement with the centre, one
+        // without, so that the index's first column serves every plan. SQLite unpacks the
+        // views: there the same table's writes, at every catch-up after a command, would make a
+        // full disk fail the catch-up after the command was stored rather than the command.
         match self {
             Store::Sqlite(s) => {
                 let filter = format!(
-                    "FROM follow_up_expectations
-                      WHERE coalesce(resolved_on, '9999-12-31') > ?1
-                        AND due_on < ?1 AND created_on <= ?1 AND {}",
-                    if centre.is_some() {
-                        "centre = ?2"
-                    } else {
-                        "?2 IS NULL"
-                    }
+                    "FROM {table} p, json_each(p.view) e
+                      WHERE json_extract(e.value, '$.created_on') <= ?1
+                        AND json_extract(e.value, '$.due_on') < ?1
+                        AND (json_extract(e.value, '$.resolution') IS NULL
+                             OR json_extract(e.value, '$.resolution.on') > ?1)
+                        AND (?2 IS NULL OR json_extract(e.value, '$.centre') = ?2)"
                 );
                 let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
                     .bind(&as_of)
@@ -503,10 +503,11 @@ impl Store {
                     .fetch_one(s.pool())
                     .await?;
                 let page: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT expectation {filter}
-                      ORDER BY due_on, json_extract(expectation, '$.child_id'), {}, subject
+                    "SELECT e.value {filter}
+                      ORDER BY json_extract(e.value, '$.due_on'), json_extract(e.value, '$.child_id'),
+                               {}, json_extract(e.value, '$.subject')
                       LIMIT ?3 OFFSET ?4",
-                    rank("rule")
+                    rank("json_extract(e.value, '$.rule')")
                 ))
                 .bind(&as_of)
                 .bind(&centre)
