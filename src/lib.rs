@@ -4,6 +4,7 @@
 //! `ChildFile` aggregate and its rules, the stores, the demo cohort, and the CLI.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod cohort;
 pub mod domain;

@@ -401,8 +401,8 @@ async fn events_stored_before_commit_eras_are_the_first_era_of_this_cluster() {
     .unwrap();
 
     // The migrations after 0003 that this release ships: 0004 (eras), 0005 (credentials and
-    // the access log) and 0006 (centres).
-    assert_eq!(store.migrate().await.unwrap(), 3);
+    // the access log), 0006 (centres) and 0008 (the worklist's expectations).
+    assert_eq!(store.migrate().await.unwrap(), 4);
     let eras: Vec<(i64, i64)> =
         sqlx::query_as("SELECT era, count(*) FROM events GROUP BY era ORDER BY era")
             .fetch_all(pg.pool())

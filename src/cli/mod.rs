@@ -25,6 +25,7 @@ macro_rules! err {
 }
 
 mod admin;
+mod bench;
 mod demo;
 mod history;
 mod project;
@@ -113,6 +114,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Every logged read of a child's identified data (auditors, centre administrators)
     AccessLog(serve::AccessLogArgs),
+    /// Measure the engine's operations against the database's raw limits, on a new database
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -240,6 +243,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Centre(command) => admin::centre(&app, command).await,
         Command::Serve(args) => serve::serve(&app, args).await,
         Command::AccessLog(args) => serve::access_log(&app, args).await,
+        Command::Bench(args) => bench::run(&app, args).await,
     };
     app.close().await;
     result

@@ -158,6 +158,22 @@ impl RebuildReport {
     }
 }
 
+/// Children a rebuild reads, folds and writes together.
+const REBUILD_CHUNK: usize = 250;
+
+/// The result of a task of the runner's own; a panic in it is resumed here.
+fn joined<T>(
+    result: Result<Result<T, StoreError>, tokio::task::JoinError>,
+) -> Result<T, StoreError> {
+    match result {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(join) => Err(StoreError::Database(sqlx::Error::Io(
+            std::io::Error::other(join),
+        ))),
+    }
+}
+
 /// The largest batch the runner applies in one transaction (`project --batch-size`).
 pub const MAX_BATCH_SIZE: usize = 100_000;
 
@@ -414,12 +430,41 @@ impl<'s> Runner<'s> {
             scratch.push((*p, table.name.clone()));
             claims.push(table);
         }
-        // Everything below the horizon, child by child: each history read and folded once.
+        // Everything below the horizon, child by child: each history read and folded once. Three
+        // stages overlap: the next chunk's histories are read while this one is folded, and the
+        // folded rows are written by a task of their own while the next chunk is folded.
         let children = self.store.children_upto(horizon).await?;
+        let chunks: Vec<Vec<ChildId>> = children
+            .chunks(REBUILD_CHUNK)
+            .map(<[ChildId]>::to_vec)
+            .collect();
+        let read = |chunk: Vec<ChildId>| {
+            let store = self.store.clone();
+            tokio::spawn(async move { store.histories(&chunk, Some(horizon)).await })
+        };
+        let (to_writer, mut written) = tokio::sync::mpsc::channel::<Vec<Vec<ViewRow>>>(2);
+        let writer = {
+            let store = self.store.clone();
+            let tables: Vec<String> = scratch.iter().map(|(_, t)| t.clone()).collect();
+            tokio::spawn(async move {
+                while let Some(rows) = written.recv().await {
+                    let mut tx = store.begin_views().await?;
+                    for (table, rows) in tables.iter().zip(&rows) {
+                        tx.upsert(table, rows).await?;
+                    }
+                    tx.commit().await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        };
         let mut events = 0u64;
-        for chunk in children.chunks(250) {
-            let histories = self.store.histories(chunk, Some(horizon)).await?;
-            let mut rows: Vec<Vec<ViewRow>> = vec![Vec::with_capacity(chunk.len()); scratch.len()];
+        let mut next = chunks.first().cloned().map(read);
+        for i in 0..chunks.len() {
+            let Some(reading) = next.take() else { break };
+            let histories = joined(reading.await)?;
+            next = chunks.get(i + 1).cloned().map(read);
+            let mut rows: Vec<Vec<ViewRow>> =
+                vec![Vec::with_capacity(REBUILD_CHUNK); scratch.len()];
             let mut n = 0u64;
             for history in histories.into_values() {
                 n += history.len() as u64;
@@ -434,14 +479,15 @@ impl<'s> Runner<'s> {
                     ));
                 }
             }
-            let mut tx = self.store.begin_views().await?;
-            for ((_, table), rows) in scratch.iter().zip(&rows) {
-                tx.upsert(table, rows).await?;
+            if to_writer.send(rows).await.is_err() {
+                // The writer stopped on an error: it says which below.
+                break;
             }
-            tx.commit().await?;
             events += n;
             progress(n);
         }
+        drop(to_writer);
+        joined(writer.await)?;
         // What was committed meanwhile, batch by batch.
         let mut cursor = horizon;
         loop {

@@ -5,7 +5,10 @@
 
 pub mod access;
 mod admin;
+mod baseline;
 mod centres;
+mod child_files;
+mod pg_events;
 mod postgres;
 mod sqlite;
 mod upcasting;
@@ -21,6 +24,8 @@ use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
+pub use baseline::RawRow;
+pub use pg_events::PgEventRepository;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use upcasting::CatalogueUpcaster;

@@ -1,16 +1,17 @@
-//! The production store: postgres-es on PostgreSQL, with `jsonb` payloads and the commit-order
+//! The production store: PostgreSQL through our cqrs-es repository (`pg_events`, one statement
+//! per command) on postgres-es's table, with `jsonb` payloads and the commit-order
 //! columns (`position`, `transaction_id`) that the projection runner reads by.
 
 use std::time::Duration;
 
 use cqrs_es::persist::PersistedEventStore;
 use lifecourse_events::ChildId;
-use postgres_es::PostgresEventRepository;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
+use super::child_files::{ChildFiles, StreamReader};
+use super::pg_events::PgEventRepository;
 use super::{redact, RawEvent, StoreError, StoreStats, AGGREGATE_TYPE};
-use crate::domain::ChildFile;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -40,7 +41,7 @@ const PROTECTION: [(&str, &str); 2] = [
 
 pub struct PostgresStore {
     pool: PgPool,
-    events: PersistedEventStore<PostgresEventRepository, ChildFile>,
+    events: ChildFiles<PgEventRepository>,
 }
 
 impl PostgresStore {
@@ -68,9 +69,10 @@ impl PostgresStore {
     }
 
     pub fn with_pool(pool: PgPool) -> Self {
-        let repo = PostgresEventRepository::new(pool.clone());
-        let events = PersistedEventStore::new_event_store(repo)
+        let repo = PgEventRepository::new(pool.clone());
+        let writer = PersistedEventStore::new_event_store(repo)
             .with_upcasters(vec![Box::new(super::CatalogueUpcaster)]);
+        let events = ChildFiles::new(StreamReader::Postgres(pool.clone()), writer);
         Self { pool, events }
     }
 
@@ -78,7 +80,7 @@ impl PostgresStore {
         &self.pool
     }
 
-    pub(crate) fn event_store(&self) -> &PersistedEventStore<PostgresEventRepository, ChildFile> {
+    pub(crate) fn event_store(&self) -> &ChildFiles<PgEventRepository> {
         &self.events
     }
 

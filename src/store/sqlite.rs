@@ -18,8 +18,8 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
+use super::child_files::{ChildFiles, StreamReader};
 use super::{RawEvent, StoreError, StoreStats, AGGREGATE_TYPE};
-use crate::domain::ChildFile;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -94,7 +94,7 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    events: PersistedEventStore<SqliteEventRepository, ChildFile>,
+    events: ChildFiles<SqliteEventRepository>,
 }
 
 impl SqliteStore {
@@ -132,8 +132,9 @@ impl SqliteStore {
 
     pub fn with_pool(pool: SqlitePool) -> Self {
         let repo = SqliteEventRepository::new(pool.clone());
-        let events = PersistedEventStore::new_event_store(repo)
+        let writer = PersistedEventStore::new_event_store(repo)
             .with_upcasters(vec![Box::new(super::CatalogueUpcaster)]);
+        let events = ChildFiles::new(StreamReader::Sqlite(pool.clone()), writer);
         Self { pool, events }
     }
 
@@ -141,7 +142,7 @@ impl SqliteStore {
         &self.pool
     }
 
-    pub(crate) fn event_store(&self) -> &PersistedEventStore<SqliteEventRepository, ChildFile> {
+    pub(crate) fn event_store(&self) -> &ChildFiles<SqliteEventRepository> {
         &self.events
     }
 

@@ -23,6 +23,9 @@ pub struct Cursor {
     pub position: i64,
 }
 
+/// View rows written by one statement on PostgreSQL.
+const UPSERT_CHUNK: usize = 1000;
+
 /// The most rows one read asks for (SQL's `LIMIT` is a signed 64-bit number).
 const MAX_LIMIT: usize = i64::MAX as usize;
 
@@ -474,6 +477,16 @@ impl Store {
         let as_of = query.as_of.to_string();
         let centre = query.centre.map(|c| c.to_string());
         let offset = query.offset as i64;
+        assert_eq!(
+            table, "proj_follow_up",
+            "follow_up_expectations mirrors the follow-up table only"
+        );
+        // On PostgreSQL `follow_up_expectations` (migration 0008) holds the expectations of
+        // `table`'s rows, kept by its triggers; the index on (centre, resolution or none, due
+        // date) reads only those still open on the day. One statement with the centre, one
+        // without, so that the index's first column serves every plan. SQLite unpacks the
+        // views: there the same table's writes, at every catch-up after a command, would make a
+        // full disk fail the catch-up after the command was stored rather than the command.
         match self {
             Store::Sqlite(s) => {
                 let filter = format!(
@@ -506,11 +519,14 @@ impl Store {
             }
             Store::Postgres(s) => {
                 let filter = format!(
-                    "FROM {table} p, jsonb_array_elements(p.view) e
-                      WHERE (e->>'created_on') COLLATE \"C\" <= $1
-                        AND (e->>'due_on') COLLATE \"C\" < $1
-                        AND (e->>'resolution' IS NULL OR (e->'resolution'->>'on') COLLATE \"C\" > $1)
-                        AND ($2::text IS NULL OR e->>'centre' = $2)"
+                    "FROM follow_up_expectations
+                      WHERE coalesce(resolved_on, '9999-12-31') > $1
+                        AND due_on < $1 AND created_on <= $1 AND {}",
+                    if centre.is_some() {
+                        "centre = $2"
+                    } else {
+                        "$2::text IS NULL"
+                    }
                 );
                 let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
                     .bind(&as_of)
@@ -518,11 +534,10 @@ impl Store {
                     .fetch_one(s.pool())
                     .await?;
                 let page: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT e::text {filter}
-                      ORDER BY (e->>'due_on') COLLATE \"C\", (e->>'child_id') COLLATE \"C\",
-                               {}, (e->>'subject') COLLATE \"C\" NULLS FIRST
+                    "SELECT expectation::text {filter}
+                      ORDER BY due_on, (expectation->>'child_id') COLLATE \"C\", {}, subject NULLS FIRST
                       LIMIT $3 OFFSET $4",
-                    rank("e->>'rule'")
+                    rank("rule")
                 ))
                 .bind(&as_of)
                 .bind(&centre)
@@ -883,41 +898,67 @@ impl ViewTx<'_> {
             .collect()
     }
 
-    /// Writes (or replaces) children's rows.
+    /// Writes (or replaces) children's rows. On PostgreSQL one statement per chunk of rows
+    /// (`INSERT … SELECT FROM unnest(…) ON CONFLICT`), not one round trip per row; on SQLite, a
+    /// file in this process, one prepared statement per row costs no round trip.
     pub async fn upsert(&mut self, table: &str, rows: &[ViewRow]) -> Result<(), StoreError> {
-        for row in rows {
-            let (child, centre) = (
-                row.child_id.to_string(),
-                row.centre.as_ref().map(|c| c.to_string()),
-            );
-            match self {
-                ViewTx::Sqlite(tx) => {
-                    sqlx::query(&format!(
-                        "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view) VALUES (?, ?, ?, ?, ?)
-                         ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre, applied_events = excluded.applied_events,
-                             last_sequence = excluded.last_sequence, view = excluded.view"
-                    ))
-                    .bind(child)
-                    .bind(centre)
-                    .bind(row.applied_events as i64)
-                    .bind(row.last_sequence as i64)
-                    .bind(&row.view)
-                    .execute(&mut **tx)
-                    .await?;
+        match self {
+            ViewTx::Sqlite(tx) => {
+                let sql = format!(
+                    "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre, applied_events = excluded.applied_events,
+                         last_sequence = excluded.last_sequence, view = excluded.view"
+                );
+                for row in rows {
+                    sqlx::query(&sql)
+                        .bind(row.child_id.to_string())
+                        .bind(row.centre.as_ref().map(|c| c.to_string()))
+                        .bind(row.applied_events as i64)
+                        .bind(row.last_sequence as i64)
+                        .bind(&row.view)
+                        .execute(&mut **tx)
+                        .await?;
                 }
-                ViewTx::Postgres(tx) => {
-                    sqlx::query(&format!(
-                        "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view) VALUES ($1, $2, $3, $4, $5::jsonb)
-                         ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre, applied_events = excluded.applied_events,
-                             last_sequence = excluded.last_sequence, view = excluded.view"
-                    ))
-                    .bind(child)
-                    .bind(centre)
-                    .bind(row.applied_events as i64)
-                    .bind(row.last_sequence as i64)
-                    .bind(&row.view)
-                    .execute(&mut **tx)
-                    .await?;
+            }
+            ViewTx::Postgres(tx) => {
+                let sql = format!(
+                    "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view)
+                     SELECT r.child_id, r.centre, r.applied_events, r.last_sequence, r.view::jsonb
+                       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])
+                            AS r(child_id, centre, applied_events, last_sequence, view)
+                     ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre, applied_events = excluded.applied_events,
+                         last_sequence = excluded.last_sequence, view = excluded.view"
+                );
+                // A statement may write a row once: of repeated children, the last row wins, as
+                // it would row by row.
+                let mut last_of = std::collections::HashMap::new();
+                for (i, row) in rows.iter().enumerate() {
+                    last_of.insert(row.child_id, i);
+                }
+                let rows: Vec<&ViewRow> = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| last_of[&r.child_id] == *i)
+                    .map(|(_, r)| r)
+                    .collect();
+                for chunk in rows.chunks(UPSERT_CHUNK) {
+                    let children: Vec<String> =
+                        chunk.iter().map(|r| r.child_id.to_string()).collect();
+                    let centres: Vec<Option<String>> = chunk
+                        .iter()
+                        .map(|r| r.centre.as_ref().map(|c| c.to_string()))
+                        .collect();
+                    let applied: Vec<i64> = chunk.iter().map(|r| r.applied_events as i64).collect();
+                    let last: Vec<i64> = chunk.iter().map(|r| r.last_sequence as i64).collect();
+                    let views: Vec<&str> = chunk.iter().map(|r| r.view.as_str()).collect();
+                    sqlx::query(&sql)
+                        .bind(&children)
+                        .bind(&centres)
+                        .bind(&applied)
+                        .bind(&last)
+                        .bind(&views)
+                        .execute(&mut **tx)
+                        .await?;
                 }
             }
         }
