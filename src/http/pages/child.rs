@@ -163,6 +163,7 @@ pub fn render(p: &ChildPage, recorded: bool) -> Markup {
         (open_gaps(p))
         (current_plan(p))
         (needs(p))
+        (screenings(p))
         (timeline(p))
         (plan_versions(p))
         (referrals(p))
@@ -214,6 +215,17 @@ fn summary(p: &ChildPage) -> Markup {
                 dd {
                     @if plan.consents.is_empty() { (l.none) }
                     @else { (plan.consents.iter().map(labels::word).collect::<Vec<_>>().join(", ")) }
+                }
+                dt { (l.circle) }
+                dd {
+                    @if plan.circle.is_empty() { (l.none) }
+                    @for m in &plan.circle {
+                        div {
+                            (m.name.expose()) " — " (labels::word(m.relation)) ", " (labels::word(m.contact_role))
+                            @if m.parental_authority { ", " (l.parental_authority) }
+                            ", " (labels::date(m.since))
+                        }
+                    }
                 }
                 dt { (l.last_meeting) } dd { @if let Some(d) = plan.last_meeting_on { (labels::date(d)) } @else { (l.none) } }
                 dt { (l.next_reassessment) }
@@ -382,6 +394,52 @@ fn needs(p: &ChildPage) -> Markup {
                 p { (l.no_meetings) }
             } @else {
                 (needs_chart(&p.trajectory.needs, &p.trajectory.meetings))
+            }
+        }
+    }
+}
+
+/// Screening measures over time: one table per instrument, a column per screening.
+fn screenings(p: &ChildPage) -> Markup {
+    let l = labels();
+    let t = &p.trajectory;
+    html! {
+        section aria-labelledby="screenings" {
+            h2 #screenings { (l.screenings) }
+            @if t.screenings.is_empty() { p { (l.no_screenings) } }
+            @for instrument in ScreeningInstrument::ALL {
+                @let taken: Vec<_> = t.screenings.iter().filter(|s| s.instrument == *instrument).collect();
+                @if !taken.is_empty() {
+                    table {
+                        caption { (instrument.name()) }
+                        thead { tr {
+                            th scope="col" { (l.domain) }
+                            @for s in &taken {
+                                th scope="col" {
+                                    (labels::date(s.occurred_on))
+                                    @if let Some(a) = s.age_months { " (" (labels::age(a)) ")" }
+                                }
+                            }
+                        } }
+                        tbody {
+                            @for d in instrument.domains() {
+                                @if taken.iter().any(|s| s.results.iter().any(|r| r.domain == *d)) {
+                                    tr {
+                                        th scope="row" { (labels::word(d)) }
+                                        @for s in &taken {
+                                            td {
+                                                @if let Some(r) = s.results.iter().find(|r| r.domain == *d) {
+                                                    @if let Some(score) = r.score { (score) " " }
+                                                    @if let Some(band) = r.band { (labels::word(band)) }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -700,6 +758,7 @@ fn corrections(p: &ChildPage) -> Markup {
             None => event.summary(),
         }
     };
+    let changes = p.history.correction_changes();
     html! {
         section aria-labelledby="corrections" {
             h2 #corrections { (l.corrections) }
@@ -709,6 +768,19 @@ fn corrections(p: &ChildPage) -> Markup {
                 dl.facts {
                     dt { (l.reason) } dd { (c.reason.expose()) }
                     dt { (l.before) } dd { @if let Some(b) = before(stored, c) { (describe(&b)) } }
+                    @if let Some(list) = changes.get(&stored.sequence).filter(|l| !l.is_empty()) {
+                        dt { (l.what_changed) }
+                        dd {
+                            @for change in list {
+                                div {
+                                    (change.field) ": "
+                                    (change.before.as_ref().map_or("(none)", |v| v.expose().as_str()))
+                                    " → "
+                                    (change.after.as_ref().map_or("(none)", |v| v.expose().as_str()))
+                                }
+                            }
+                        }
+                    }
                     dt { (l.after) }
                     dd {
                         @match &c.correction {
