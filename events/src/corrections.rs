@@ -95,12 +95,23 @@ fn diff(path: String, before: &Value, after: &Value, out: &mut Vec<FieldChange>)
         }
         (Value::Array(b), Value::Array(a)) => {
             for i in 0..b.len().max(a.len()) {
-                diff(
-                    format!("{path} #{}", i + 1),
+                let (vb, va) = (
                     b.get(i).unwrap_or(&Value::Null),
                     a.get(i).unwrap_or(&Value::Null),
-                    out,
                 );
+                // An item of a list by domain (needs, goals, screening results) is named by its
+                // domain where that names one item only; otherwise by its place in the list.
+                let item = match domain_of(vb).or_else(|| domain_of(va)) {
+                    Some(domain)
+                        if [b, a].iter().all(|list| {
+                            list.iter().filter(|v| domain_of(v) == Some(domain)).count() <= 1
+                        }) =>
+                    {
+                        format!("{path} ({})", domain.replace('_', " "))
+                    }
+                    _ => format!("{path} #{}", i + 1),
+                };
+                diff(item, vb, va, out);
             }
         }
         _ => out.push(FieldChange {
@@ -109,6 +120,10 @@ fn diff(path: String, before: &Value, after: &Value, out: &mut Vec<FieldChange>)
             after: plain(after).map(Identifying::new),
         }),
     }
+}
+
+fn domain_of(value: &Value) -> Option<&str> {
+    value.get("domain").and_then(Value::as_str)
 }
 
 /// A JSON value as a person reads it: text bare, objects as `key value, key value`.
@@ -184,6 +199,21 @@ mod tests {
                 ("note".into(), None, Some("called back".into())),
             ]
         );
+    }
+
+    #[test]
+    fn list_items_are_named_by_their_domain_where_it_is_theirs_alone() {
+        let meeting = |level: &str| -> ChildEvent {
+            serde_json::from_value(serde_json::json!({"AssessmentMeetingHeld": {
+                "occurred_on": "2024-03-02", "meeting_number": 1, "kind": "initial",
+                "participants": [{"role": "parent"}], "child_took_part": false,
+                "needs": [{"domain": "development", "level": "mild"},
+                          {"domain": "school_learning", "level": level}]}}))
+            .unwrap()
+        };
+        let c = changes(&meeting("mild"), &meeting("severe"));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].field, "needs (school learning) level");
     }
 
     #[test]
