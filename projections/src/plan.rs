@@ -188,18 +188,7 @@ impl CurrentPlan {
                 })
                 .collect(),
             consents: l.consents.keys().copied().collect(),
-            circle: l
-                .current_circle()
-                .map(|m| CircleStory {
-                    member_id: m.added.member_id,
-                    name: m.added.name.clone(),
-                    relation: m.added.relation,
-                    contact_role: m.added.contact_role,
-                    parental_authority: m.added.parental_authority,
-                    since: m.added.occurred_on,
-                    left_on: None,
-                })
-                .collect(),
+            circle: l.current_circle().map(CircleStory::from).collect(),
         }
         .in_date_order()
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::describe::Names;
 use crate::history::{ChildHistory, CorrectionMark, Entry};
-use crate::lifecycle::{Lifecycle, PeriodOfCare, ServiceEnd};
+use crate::lifecycle::{CircleMember, Lifecycle, PeriodOfCare, ServiceEnd};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trajectory {
@@ -91,6 +91,20 @@ pub struct CircleStory {
     pub parental_authority: bool,
     pub since: ClinicalDate,
     pub left_on: Option<ClinicalDate>,
+}
+
+impl From<&CircleMember> for CircleStory {
+    fn from(m: &CircleMember) -> Self {
+        Self {
+            member_id: m.added.member_id,
+            name: m.added.name.clone(),
+            relation: m.added.relation,
+            contact_role: m.added.contact_role,
+            parental_authority: m.added.parental_authority,
+            since: m.added.occurred_on,
+            left_on: m.left_on,
+        }
+    }
 }
 
 /// One developmental screening.
@@ -293,31 +307,12 @@ impl Trajectory {
             .into_iter()
             .map(|(domain, levels)| NeedRow { domain, levels })
             .collect();
-        t.circle = lifecycle
-            .whole_circle()
-            .map(|m| CircleStory {
-                member_id: m.added.member_id,
-                name: m.added.name.clone(),
-                relation: m.added.relation,
-                contact_role: m.added.contact_role,
-                parental_authority: m.added.parental_authority,
-                since: m.added.occurred_on,
-                left_on: m.left_on,
-            })
-            .collect();
+        t.circle = lifecycle.whole_circle().map(CircleStory::from).collect();
         t.birth_date = lifecycle.birth_date;
         t.episodes = lifecycle.periods;
         let birth_date = t.birth_date.as_ref().map(|b| *b.expose());
         t.timeline = timeline(history, &effective, as_of, birth_date);
         t
-    }
-
-    /// A circle member's name and relation, as "Name (relation)".
-    pub fn member_name(&self, member: CircleMemberId) -> Option<String> {
-        self.circle
-            .iter()
-            .find(|m| m.member_id == member)
-            .map(|m| format!("{} ({})", m.name.expose(), m.relation))
     }
 
     /// Adds one entry (in clinical order) to the story; `lifecycle` already includes it.
