@@ -10,6 +10,7 @@ pub mod cohort;
 pub mod domain;
 pub mod fixtures;
 pub mod http;
+pub mod integrity;
 pub mod recording;
 pub mod runner;
 pub mod store;

@@ -8,14 +8,15 @@
 //! read models follow the store through their own checkpointed runner.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::EventStoreAggregateContext;
-use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
+use cqrs_es::persist::PersistedEventRepository;
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope};
 use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::{ChildFile, ChildFileCommand, ChildFileError, ClinicalCalendar};
+use crate::domain::{rests_on, ChildFile, ChildFileCommand, ChildFileError, ClinicalCalendar};
+use crate::store::ChildFiles;
 
 /// One command for one child's file, with who is recording it and under which idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,17 +119,15 @@ pub enum RecordError {
     skip_all,
     fields(child = %request.child_id, command = request.command.name(), centre = %request.recorded_by.centre)
 )]
-pub(crate) async fn record<ES>(
-    store: &ES,
+pub(crate) async fn record<R: PersistedEventRepository>(
+    store: &ChildFiles<R>,
     calendar: ClinicalCalendar,
     request: CommandRequest,
-) -> Result<Recorded, RecordError>
-where
-    ES: EventStore<ChildFile, AC = EventStoreAggregateContext<ChildFile>>,
-{
+) -> Result<Recorded, RecordError> {
     let child = request.child_id.to_string();
     let metadata = request.metadata();
-    let stream = store.load_events(&child).await.map_err(storage)?;
+    let loaded = store.load_stream(&child).await.map_err(storage)?;
+    let stream = loaded.events;
     if let Some(first) = earlier_result(&request, &metadata.command_digest, &stream)? {
         tracing::info!("retry answered from the first recording");
         return Ok(first);
@@ -143,19 +142,33 @@ where
             });
         }
     }
-    let mut aggregate = ChildFile::from_entries(stream.into_iter().map(|e| e.payload.0));
+    let entries: Vec<ChildEvent> = stream.into_iter().map(|e| e.payload.0).collect();
+    let mut aggregate = ChildFile::from_entries(entries.iter().cloned());
     let sink = EventSink::default();
     aggregate
         .handle(request.command.clone(), &calendar, &sink)
         .await?;
     let events = sink.collect().await;
-    let context = EventStoreAggregateContext {
-        aggregate_id: child.clone(),
-        aggregate,
-        current_sequence,
-        current_snapshot: None,
-    };
-    match store.commit(events, context, metadata.to_map()).await {
+    // What each new entry rests on, unless the recorder named it.
+    let causes: Vec<Option<Uuid>> = events
+        .iter()
+        .map(|e| {
+            request.causation_id.or_else(|| {
+                rests_on(&entries, &e.0).and_then(|i| loaded.event_ids.get(i).copied().flatten())
+            })
+        })
+        .collect();
+    let appended = store
+        .append(
+            &child,
+            current_sequence,
+            loaded.head,
+            events,
+            &metadata.to_map(),
+            &causes,
+        )
+        .await;
+    match appended {
         Ok(committed) => {
             tracing::info!(entries = committed.len(), "recorded");
             Ok(Recorded {
@@ -167,7 +180,7 @@ where
         }
         Err(err) if is_conflict(&err) => {
             // Whoever wrote first may have been this very command, retried concurrently.
-            let stream = store.load_events(&child).await.map_err(storage)?;
+            let stream = store.load_stream(&child).await.map_err(storage)?.events;
             match earlier_result(&request, &metadata.command_digest, &stream)? {
                 Some(first) => Ok(first),
                 None => {

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Conflict,
     /// Sign-in failed, or the credentials are missing, expired or revoked.
     Unauthenticated,
+    /// `verify` found the store altered behind the engine's back.
+    Altered,
 }
 
 impl ErrorKind {
@@ -37,6 +39,7 @@ impl ErrorKind {
             ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Unauthenticated => 2,
             ErrorKind::Refused | ErrorKind::Forbidden => 3,
             ErrorKind::Conflict => 4,
+            ErrorKind::Altered => 5,
         }
     }
 }
@@ -103,6 +106,12 @@ pub enum AppError {
         expected: u64,
         actual: u64,
     },
+    #[error(transparent)]
+    Anchor(#[from] crate::integrity::AnchorError),
+    #[error("the store was altered behind the engine's back: {problems} problem(s) found (listed above); keep this report and the database as they are, and restore from a backup that verifies")]
+    Altered { problems: usize },
+    #[error("the store does not verify ({problems} problem(s)): an anchor would vouch for altered records; run `lifecourse verify` and restore the store first")]
+    AnchorRefused { problems: usize },
 }
 
 /// Input that is not what was expected, each with what would be.
@@ -188,7 +197,10 @@ impl AppError {
             AppError::Runner(_) | AppError::Generator(_) | AppError::Output { .. } => {
                 ErrorKind::Internal
             }
-            AppError::Invalid(_) | AppError::KeyReused { .. } => ErrorKind::Invalid,
+            AppError::Invalid(_) | AppError::KeyReused { .. } | AppError::Anchor(_) => {
+                ErrorKind::Invalid
+            }
+            AppError::Altered { .. } | AppError::AnchorRefused { .. } => ErrorKind::Altered,
             AppError::UnknownChild(_)
             | AppError::NoFileThen { .. }
             | AppError::UnknownPerson(_)

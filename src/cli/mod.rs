@@ -28,6 +28,7 @@ mod admin;
 mod bench;
 mod demo;
 mod history;
+mod integrity;
 mod project;
 mod read;
 mod record;
@@ -53,7 +54,7 @@ services, referrals, legal and rights matters, closures) is an immutable event i
 own stream. Mistakes are fixed by correcting events; nothing is ever edited or deleted.",
     after_help = "Exit codes: 0 done; 1 the store failed (or its schema is behind: run `lifecourse \
 migrate`); 2 invalid input, unknown child or person; 3 refused by the file's rules or not yours \
-to record; 4 conflicting concurrent write (send again)."
+to record; 4 conflicting concurrent write (send again); 5 `verify` found the store altered."
 )]
 pub struct Cli {
     /// Where events are stored: sqlite://FILE (embedded, the default) or postgres://…
@@ -116,6 +117,10 @@ enum Command {
     AccessLog(serve::AccessLogArgs),
     /// Measure the engine's operations against the database's raw limits, on a new database
     Bench(bench::BenchArgs),
+    /// Check that no event was changed, deleted, inserted or reordered behind the engine's back
+    Verify(integrity::VerifyArgs),
+    /// Sign every file's current state (an anchor), store it and write it to a file kept elsewhere
+    Anchor(integrity::AnchorArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -202,6 +207,11 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         );
         return Ok(());
     }
+    if let Command::Anchor(args) = &cli.command {
+        if let Some(path) = args.new_key() {
+            return integrity::new_key(path);
+        }
+    }
     let app = App::open(&cli.database_url).await?;
     tracing::debug!(store = %redact(&cli.database_url), backend = app.backend(), "store open");
     // With --as, reads go through the access policy and are logged under that person's name.
@@ -244,6 +254,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Serve(args) => serve::serve(&app, args).await,
         Command::AccessLog(args) => serve::access_log(&app, args).await,
         Command::Bench(args) => bench::run(&app, args).await,
+        Command::Verify(args) => integrity::verify(&app, args).await,
+        Command::Anchor(args) => integrity::anchor(&app, args).await,
     };
     app.close().await;
     result

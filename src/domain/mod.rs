@@ -3,6 +3,7 @@
 //! every read model uses, in the same clinical order. Everything here is pure: the only outside
 //! fact a rule needs, today's date, comes in as `ClinicalCalendar`.
 
+mod causation;
 mod command;
 mod error;
 mod rules;
@@ -12,6 +13,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use lifecourse_events::*;
 use serde::{Deserialize, Serialize};
 
+pub use causation::rests_on;
 pub use command::*;
 pub use error::ChildFileError;
 pub use lifecourse_projections::lifecycle::{Lifecycle, Stage};

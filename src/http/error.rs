@@ -117,6 +117,7 @@ impl From<AppError> for ApiError {
                 ErrorKind::Refused => (StatusCode::UNPROCESSABLE_ENTITY, "rule_refused"),
                 ErrorKind::Store => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
                 ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                ErrorKind::Altered => (StatusCode::CONFLICT, "store_altered"),
             },
         };
         if status.is_server_error() {

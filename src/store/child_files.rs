@@ -1,17 +1,24 @@
-//! The cqrs-es `EventStore` the command path uses, on either backend: commits go through the
-//! crates' `PersistedEventStore` (sqlite-es's repository, or ours on PostgreSQL), while a
-//! stream is read by one query whose payload text is parsed straight into `ChildEvent` — only an
-//! old schema version takes the detour through `serde_json::Value` and the upcasters — instead
-//! of the repositories' `serde_json::Value` rows, upcast and converted again.
+//! The cqrs-es `EventStore` the command path uses, on either backend. A stream is read by one
+//! query whose payload text is parsed straight into `ChildEvent` — only an old schema version
+//! takes the detour through `serde_json::Value` and the upcasters — instead of the repositories'
+//! `serde_json::Value` rows, upcast and converted again. Commits go through the crates'
+//! repositories (sqlite-es's, or ours on PostgreSQL) with envelopes made here, one per event, so
+//! that each event carries its own metadata: its causation and its seal (`crate::integrity`),
+//! chained to the stream's head that the load found.
 
 use std::collections::HashMap;
 
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
-use cqrs_es::{AggregateError, EventEnvelope, EventStore};
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository, PersistenceError, SerializedEvent,
+};
+use cqrs_es::{AggregateError, DomainEvent, EventEnvelope, EventStore};
 use lifecourse_events::*;
+use serde_json::Value;
+use uuid::Uuid;
 
 use super::AGGREGATE_TYPE;
 use crate::domain::{ChildFile, ChildFileError, ChildFileEvent};
+use crate::integrity::{seal, Digest32, Link, SEAL_KEY};
 
 /// Where a stream is read from.
 pub(crate) enum StreamReader {
@@ -19,15 +26,16 @@ pub(crate) enum StreamReader {
     Postgres(sqlx::PgPool),
 }
 
-/// A stream's row: sequence, event type, stored version, payload and metadata as text.
-type Row = (i64, String, String, String, String);
+/// A stream's row: sequence, event type, stored version, payload, metadata and event id as text.
+type Row = (i64, String, String, String, String, String);
 
 impl StreamReader {
     async fn rows(&self, aggregate_id: &str) -> Result<Vec<Row>, sqlx::Error> {
         match self {
             StreamReader::Sqlite(pool) => {
                 sqlx::query_as(
-                    "SELECT sequence, event_type, event_version, payload, metadata FROM events
+                    "SELECT sequence, event_type, event_version, payload, metadata, event_id
+                       FROM events
                       WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
                 )
                 .bind(AGGREGATE_TYPE)
@@ -37,7 +45,8 @@ impl StreamReader {
             }
             StreamReader::Postgres(pool) => {
                 sqlx::query_as(
-                    "SELECT sequence, event_type, event_version, payload::text, metadata::text
+                    "SELECT sequence, event_type, event_version, payload::text, metadata::text,
+                            event_id::text
                        FROM events
                       WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
                 )
@@ -50,15 +59,24 @@ impl StreamReader {
     }
 }
 
+/// A child's stream as the command path loads it.
+pub(crate) struct LoadedStream {
+    pub events: Vec<EventEnvelope<ChildFile>>,
+    /// Each event's id, by index.
+    pub event_ids: Vec<Option<Uuid>>,
+    /// The seal of the stream's last event (recomputed when the stream predates seals).
+    pub head: Option<Digest32>,
+}
+
 /// The command path's event store for child files.
 pub(crate) struct ChildFiles<R: PersistedEventRepository> {
     reader: StreamReader,
-    writer: PersistedEventStore<R, ChildFile>,
+    repo: R,
 }
 
 impl<R: PersistedEventRepository> ChildFiles<R> {
-    pub fn new(reader: StreamReader, writer: PersistedEventStore<R, ChildFile>) -> Self {
-        Self { reader, writer }
+    pub fn new(reader: StreamReader, repo: R) -> Self {
+        Self { reader, repo }
     }
 }
 
@@ -68,22 +86,152 @@ fn unreadable(e: impl std::error::Error + Send + Sync + 'static) -> AggregateErr
 
 fn envelope(
     aggregate_id: &str,
-    (sequence, event_type, version, payload, metadata): Row,
+    (sequence, event_type, version, payload, metadata, _): &Row,
 ) -> Result<EventEnvelope<ChildFile>, AggregateError<ChildFileError>> {
-    let event: ChildEvent = if upcast::needs_upcast(&event_type, &version) {
-        let stored: serde_json::Value = serde_json::from_str(&payload).map_err(unreadable)?;
-        let current = upcast::upcast_payload(&event_type, &version, stored).map_err(unreadable)?;
+    let event: ChildEvent = if upcast::needs_upcast(event_type, version) {
+        let stored: serde_json::Value = serde_json::from_str(payload).map_err(unreadable)?;
+        let current = upcast::upcast_payload(event_type, version, stored).map_err(unreadable)?;
         serde_json::from_value(current).map_err(unreadable)?
     } else {
-        serde_json::from_str(&payload).map_err(unreadable)?
+        serde_json::from_str(payload).map_err(unreadable)?
     };
-    let metadata: HashMap<String, String> = serde_json::from_str(&metadata).map_err(unreadable)?;
+    let metadata: HashMap<String, String> = serde_json::from_str(metadata).map_err(unreadable)?;
     Ok(EventEnvelope {
         aggregate_id: aggregate_id.to_string(),
-        sequence: sequence as usize,
+        sequence: *sequence as usize,
         payload: ChildFileEvent(event),
         metadata,
     })
+}
+
+/// The seal of the stream's last event: the stored one, or, for a stream recorded before seals
+/// existed, the chain recomputed over its rows as stored.
+fn head_of(aggregate_id: &str, rows: &[Row]) -> Result<Option<Digest32>, AggregateError<ChildFileError>> {
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    let stored = |row: &Row| -> Result<Option<Digest32>, AggregateError<ChildFileError>> {
+        let metadata: Value = serde_json::from_str(&row.4).map_err(unreadable)?;
+        Ok(metadata
+            .get(SEAL_KEY)
+            .and_then(Value::as_str)
+            .and_then(Digest32::from_hex))
+    };
+    if let Some(head) = stored(last)? {
+        return Ok(Some(head));
+    }
+    let mut previous = None;
+    for row in rows {
+        let this = match stored(row)? {
+            Some(s) => s,
+            None => {
+                let payload: Value = serde_json::from_str(&row.3).map_err(unreadable)?;
+                let metadata: Value = serde_json::from_str(&row.4).map_err(unreadable)?;
+                seal(
+                    &Link {
+                        child: aggregate_id,
+                        sequence: row.0 as u64,
+                        event_type: &row.1,
+                        event_version: &row.2,
+                        payload: &payload,
+                        metadata: &metadata,
+                    },
+                    previous.as_ref(),
+                )
+            }
+        };
+        previous = Some(this);
+    }
+    Ok(previous)
+}
+
+impl<R: PersistedEventRepository> ChildFiles<R> {
+    /// The stream, its event ids and its head seal, in one query.
+    pub async fn load_stream(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<LoadedStream, AggregateError<ChildFileError>> {
+        let rows = self
+            .reader
+            .rows(aggregate_id)
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
+        let events = rows
+            .iter()
+            .map(|row| envelope(aggregate_id, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let event_ids = rows.iter().map(|row| Uuid::parse_str(&row.5).ok()).collect();
+        let head = head_of(aggregate_id, &rows)?;
+        Ok(LoadedStream {
+            events,
+            event_ids,
+            head,
+        })
+    }
+
+    /// Appends `events` after the stream's `current_sequence`, each with `metadata` plus its own
+    /// causation (`causes`, by event) and its seal, chained from `head`. A second writer of the
+    /// same sequence fails with the repository's conflict.
+    pub async fn append(
+        &self,
+        aggregate_id: &str,
+        current_sequence: usize,
+        head: Option<Digest32>,
+        events: Vec<ChildFileEvent>,
+        metadata: &HashMap<String, String>,
+        causes: &[Option<Uuid>],
+    ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
+        let mut previous = head;
+        let mut serialized = Vec::with_capacity(events.len());
+        let mut envelopes = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            let sequence = current_sequence + i + 1;
+            let mut own = metadata.clone();
+            if let Some(Some(cause)) = causes.get(i) {
+                own.insert("causation_id".to_string(), cause.to_string());
+            }
+            let event_type = event.event_type();
+            let event_version = event.event_version();
+            let payload = serde_json::to_value(&event).map_err(PersistenceError::from)?;
+            let mut metadata_value = serde_json::to_value(&own).map_err(PersistenceError::from)?;
+            let sealed = seal(
+                &Link {
+                    child: aggregate_id,
+                    sequence: sequence as u64,
+                    event_type: &event_type,
+                    event_version: &event_version,
+                    payload: &payload,
+                    metadata: &metadata_value,
+                },
+                previous.as_ref(),
+            );
+            if let Value::Object(map) = &mut metadata_value {
+                map.insert(SEAL_KEY.to_string(), Value::String(sealed.to_hex()));
+            }
+            own.insert(SEAL_KEY.to_string(), sealed.to_hex());
+            previous = Some(sealed);
+            serialized.push(SerializedEvent {
+                aggregate_id: aggregate_id.to_string(),
+                sequence,
+                aggregate_type: AGGREGATE_TYPE.to_string(),
+                event_type,
+                event_version,
+                payload,
+                metadata: metadata_value,
+            });
+            envelopes.push(EventEnvelope {
+                aggregate_id: aggregate_id.to_string(),
+                sequence,
+                payload: event,
+                metadata: own,
+            });
+        }
+        self.repo
+            .persist::<ChildFile>(&serialized, None)
+            .await
+            .map_err(AggregateError::from)?;
+        Ok(envelopes)
+    }
 }
 
 impl<R: PersistedEventRepository> EventStore<ChildFile> for ChildFiles<R> {
@@ -93,14 +241,7 @@ impl<R: PersistedEventRepository> EventStore<ChildFile> for ChildFiles<R> {
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
-        let rows = self
-            .reader
-            .rows(aggregate_id)
-            .await
-            .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
-        rows.into_iter()
-            .map(|row| envelope(aggregate_id, row))
-            .collect()
+        Ok(self.load_stream(aggregate_id).await?.events)
     }
 
     async fn load_aggregate(
@@ -117,12 +258,23 @@ impl<R: PersistedEventRepository> EventStore<ChildFile> for ChildFiles<R> {
         })
     }
 
+    /// Commits through `append`, chained to the stream's head as it is now (read again here:
+    /// the command path itself calls `append` with the head its load found).
     async fn commit(
         &self,
         events: Vec<ChildFileEvent>,
         context: Self::AC,
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
-        self.writer.commit(events, context, metadata).await
+        let head = self.load_stream(&context.aggregate_id).await?.head;
+        self.append(
+            &context.aggregate_id,
+            context.current_sequence,
+            head,
+            events,
+            &metadata,
+            &[],
+        )
+        .await
     }
 }

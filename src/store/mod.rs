@@ -7,6 +7,7 @@ pub mod access;
 mod admin;
 mod baseline;
 mod centres;
+mod integrity;
 mod child_files;
 mod pg_events;
 mod postgres;
@@ -24,6 +25,7 @@ use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
+pub(crate) use child_files::ChildFiles;
 pub use baseline::RawRow;
 pub use pg_events::PgEventRepository;
 pub use postgres::PostgresStore;

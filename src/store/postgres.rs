@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use cqrs_es::persist::PersistedEventStore;
 use lifecourse_events::ChildId;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
@@ -70,9 +69,7 @@ impl PostgresStore {
 
     pub fn with_pool(pool: PgPool) -> Self {
         let repo = PgEventRepository::new(pool.clone());
-        let writer = PersistedEventStore::new_event_store(repo)
-            .with_upcasters(vec![Box::new(super::CatalogueUpcaster)]);
-        let events = ChildFiles::new(StreamReader::Postgres(pool.clone()), writer);
+        let events = ChildFiles::new(StreamReader::Postgres(pool.clone()), repo);
         Self { pool, events }
     }
 

@@ -9,7 +9,6 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use cqrs_es::persist::PersistedEventStore;
 use lifecourse_events::ChildId;
 use sqlite_es::SqliteEventRepository;
 use sqlx::sqlite::{
@@ -132,9 +131,7 @@ impl SqliteStore {
 
     pub fn with_pool(pool: SqlitePool) -> Self {
         let repo = SqliteEventRepository::new(pool.clone());
-        let writer = PersistedEventStore::new_event_store(repo)
-            .with_upcasters(vec![Box::new(super::CatalogueUpcaster)]);
-        let events = ChildFiles::new(StreamReader::Sqlite(pool.clone()), writer);
+        let events = ChildFiles::new(StreamReader::Sqlite(pool.clone()), repo);
         Self { pool, events }
     }
 

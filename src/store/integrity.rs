@@ -1,0 +1,176 @@
+//! The SQL of tamper evidence: every stream read back in (child, sequence) order for `verify`, and
+//! the `anchors` table (migrations `0009_integrity`).
+
+use futures::TryStreamExt;
+use lifecourse_events::ChildId;
+use sqlx::Row;
+
+use super::{Store, StoreError, AGGREGATE_TYPE};
+use crate::integrity::{SealedRow, SignedAnchor};
+
+fn unreadable(child: &str, sequence: i64, e: impl ToString) -> StoreError {
+    StoreError::Unreadable {
+        child: child.to_string(),
+        sequence,
+        problem: e.to_string(),
+    }
+}
+
+/// Groups rows arriving in (child, sequence) order into streams handed to `each`.
+struct Streams<F: FnMut(&str, &[SealedRow])> {
+    child: String,
+    rows: Vec<SealedRow>,
+    each: F,
+}
+
+impl<F: FnMut(&str, &[SealedRow])> Streams<F> {
+    fn push(
+        &mut self,
+        child: &str,
+        sequence: i64,
+        event_type: &str,
+        event_version: &str,
+        payload: &str,
+        metadata: &str,
+    ) -> Result<(), StoreError> {
+        if child != self.child {
+            self.flush();
+            self.child.clear();
+            self.child.push_str(child);
+        }
+        self.rows.push(SealedRow {
+            sequence: sequence as u64,
+            event_type: event_type.to_string(),
+            event_version: event_version.to_string(),
+            payload: serde_json::from_str(payload).map_err(|e| unreadable(child, sequence, e))?,
+            metadata: serde_json::from_str(metadata)
+                .map_err(|e| unreadable(child, sequence, e))?,
+        });
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if !self.rows.is_empty() {
+            (self.each)(&self.child, &self.rows);
+            self.rows.clear();
+        }
+    }
+}
+
+impl Store {
+    /// Every child's stream (or one child's), as stored, in child then sequence order; `each` is
+    /// called once per child with its rows.
+    pub async fn sealed_streams(
+        &self,
+        only: Option<ChildId>,
+        each: impl FnMut(&str, &[SealedRow]),
+    ) -> Result<(), StoreError> {
+        let only = only.map(|c| c.to_string());
+        let mut streams = Streams {
+            child: String::new(),
+            rows: Vec::new(),
+            each,
+        };
+        match self {
+            Store::Sqlite(s) => {
+                let mut rows = sqlx::query(
+                    "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata
+                       FROM events
+                      WHERE aggregate_type = ? AND (? IS NULL OR aggregate_id = ?)
+                      ORDER BY aggregate_id, sequence",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(&only)
+                .bind(&only)
+                .fetch(s.pool());
+                while let Some(row) = rows.try_next().await? {
+                    streams.push(
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                        row.try_get(4)?,
+                        row.try_get(5)?,
+                    )?;
+                }
+            }
+            Store::Postgres(s) => {
+                let mut rows = sqlx::query(
+                    "SELECT aggregate_id, sequence, event_type, event_version, payload::text,
+                            metadata::text
+                       FROM events
+                      WHERE aggregate_type = $1 AND ($2::text IS NULL OR aggregate_id = $2)
+                      ORDER BY aggregate_id, sequence",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(&only)
+                .fetch(s.pool());
+                while let Some(row) = rows.try_next().await? {
+                    streams.push(
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                        row.try_get(4)?,
+                        row.try_get(5)?,
+                    )?;
+                }
+            }
+        }
+        streams.flush();
+        Ok(())
+    }
+
+    /// Stores a signed anchor.
+    pub async fn insert_anchor(&self, anchor: &SignedAnchor) -> Result<i64, StoreError> {
+        let signed = anchor.to_file_text();
+        let a = &anchor.anchor;
+        let id = match self {
+            Store::Sqlite(s) => {
+                sqlx::query_scalar(
+                    "INSERT INTO anchors (created_at, root, children, events, public_key, signed)
+                     VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(a.created_at.to_rfc3339())
+                .bind(&a.root)
+                .bind(a.children as i64)
+                .bind(a.events as i64)
+                .bind(&anchor.public_key)
+                .bind(&signed)
+                .fetch_one(s.pool())
+                .await?
+            }
+            Store::Postgres(s) => {
+                sqlx::query_scalar(
+                    "INSERT INTO anchors (created_at, root, children, events, public_key, signed)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(a.created_at)
+                .bind(&a.root)
+                .bind(a.children as i64)
+                .bind(a.events as i64)
+                .bind(&anchor.public_key)
+                .bind(&signed)
+                .fetch_one(s.pool())
+                .await?
+            }
+        };
+        Ok(id)
+    }
+
+    /// Every stored anchor, oldest first, as (id, the anchor file's text).
+    pub async fn anchors(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(match self {
+            Store::Sqlite(s) => {
+                sqlx::query_as("SELECT id, signed FROM anchors ORDER BY id")
+                    .fetch_all(s.pool())
+                    .await?
+            }
+            Store::Postgres(s) => {
+                sqlx::query_as("SELECT id, signed FROM anchors ORDER BY id")
+                    .fetch_all(s.pool())
+                    .await?
+            }
+        })
+    }
+}
