@@ -21,7 +21,7 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
     );
     let mut owner = sqlx::PgConnection::connect(&owned.url).await.unwrap();
     let grants = common::documented_grants(&role, &database);
-    assert_eq!(grants.len(), 10, "{grants:#?}");
+    assert_eq!(grants.len(), 12, "{grants:#?}");
     for statement in &grants {
         sqlx::query(statement)
             .execute(&mut owner)
@@ -61,6 +61,11 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
             serde_json::to_value(&plan.value).unwrap()["status"],
             "active"
         );
+        // Verifying and anchoring need no more than the documented grants.
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
+        let anchor = app.anchor(&key).await.unwrap();
+        assert_eq!((anchor.anchor.children, anchor.anchor.events), (1, 2));
+        assert!(app.verify(None, Some(&anchor)).await.unwrap().is_clean());
         app.set_setting("follow_up.family_contact_days", "45")
             .await
             .unwrap();
@@ -98,6 +103,15 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
                 "must be owner of",
             ),
             ("DROP TABLE proj_action_plan", "must be owner of"),
+            (
+                "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete",
+                "must be owner of",
+            ),
+            ("SET session_replication_role = replica", "permission denied"),
+            ("UPDATE anchors SET root = 'forged'", "permission denied"),
+            ("DELETE FROM anchors", "permission denied"),
+            ("DELETE FROM child_keys", "permission denied"),
+            ("UPDATE child_keys SET aggregate_id = 'x'", "permission denied"),
         ] {
             let err = sqlx::query(statement)
                 .execute(&mut conn)
@@ -139,8 +153,8 @@ async fn a_schema_behind_the_release_is_refused_not_migrated() {
         matches!(
             err,
             AppError::Store(StoreError::SchemaBehind {
-                applied: 6, // 0001-0006 and 0008 shipped, 0008 undone: the highest left is 6
-                expected: 8
+                applied: 8, // 0001-0006, 0008 and 0009 shipped, 0009 undone: the highest left is 8
+                expected: 9
             })
         ),
         "{err}"

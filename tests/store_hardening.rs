@@ -401,8 +401,9 @@ async fn events_stored_before_commit_eras_are_the_first_era_of_this_cluster() {
     .unwrap();
 
     // The migrations after 0003 that this release ships: 0004 (eras), 0005 (credentials and
-    // the access log), 0006 (centres) and 0008 (the worklist's expectations).
-    assert_eq!(store.migrate().await.unwrap(), 4);
+    // the access log), 0006 (centres), 0008 (the worklist's expectations) and 0009 (anchors and
+    // child keys).
+    assert_eq!(store.migrate().await.unwrap(), 5);
     let eras: Vec<(i64, i64)> =
         sqlx::query_as("SELECT era, count(*) FROM events GROUP BY era ORDER BY era")
             .fetch_all(pg.pool())
