@@ -14,7 +14,7 @@
 mod corrections;
 mod describe;
 mod event;
-mod identifying;
+pub mod identifying;
 mod ids;
 mod metadata;
 mod stored;
@@ -24,7 +24,7 @@ mod values;
 pub use corrections::{changes, effective_entries, FieldChange};
 pub use describe::count;
 pub use event::*;
-pub use identifying::Identifying;
+pub use identifying::{FieldCipher, Identifying};
 pub use ids::*;
 pub use metadata::{MetadataError, Recorder, RecordingMetadata};
 pub use stored::StoredEvent;

@@ -94,7 +94,10 @@ impl TryFrom<MetadataWire> for RecordingMetadata {
                     .map_err(|e| invalid("recorded_by.role", e))?,
                 centre: id("recorded_by.centre", CentreId::parse(wire.centre))?,
             },
-            reason: wire.reason.map(Identifying::new),
+            reason: wire
+                .reason
+                .map(|r| Identifying::from_stored_text(&r).map_err(|e| invalid("reason", e)))
+                .transpose()?,
             correlation_id: uuid("correlation_id", &wire.correlation_id)?,
             causation_id: wire
                 .causation_id

@@ -65,3 +65,12 @@ CREATE TRIGGER child_keys_only_erased
 CREATE TRIGGER child_keys_no_truncate
     BEFORE TRUNCATE ON child_keys
     FOR EACH STATEMENT EXECUTE FUNCTION lifecourse_child_keys_only_erased();
+
+-- Which master key the child keys are wrapped under: a SHA-256 check value of it (never the key),
+-- written by the first process that wraps a child key, so a process given another master key is
+-- refused instead of mixing two keys in one store.
+CREATE TABLE master_key_check
+(
+    id         integer PRIMARY KEY CHECK (id = 1),
+    check_hash text NOT NULL
+);

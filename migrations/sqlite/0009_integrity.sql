@@ -48,3 +48,12 @@ CREATE TRIGGER child_keys_no_delete
 BEGIN
     SELECT RAISE(ABORT, 'a child key row is never deleted: erase the key instead');
 END;
+
+-- Which master key the child keys are wrapped under: a SHA-256 check value of it (never the key),
+-- written by the first process that wraps a child key, so a process given another master key is
+-- refused instead of mixing two keys in one store.
+CREATE TABLE master_key_check
+(
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    check_hash TEXT NOT NULL
+) STRICT;
