@@ -51,6 +51,7 @@ history                      ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANF
 plan                         ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANF ANF ANF FFF FFF ANF FFF
 trajectory                   ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANA ANF ANF ANF FFF FFF ANF FFF
 access_log                   FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF ANF ANF FFF
+audit                        ANF ANF ANF ANF ANF ANF ANF ANF ANF ANF ANF ANF ANF ANF ANF FFF ANF ANF FFF
 gaps                         AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF FFF FFF AFF FFF
 indicators                   AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF AFF FFF AFF AFF AFF
 break_glass_list             FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF FFF AFF AFF FFF
@@ -141,6 +142,7 @@ async fn answer(
         let path = match endpoint {
             "history" | "plan" | "trajectory" => format!("/children/{child}/{endpoint}"),
             "access_log" => format!("/children/{child}/access-log"),
+            "audit" => format!("/children/{child}/audit"),
             "gaps" => format!("/gaps?centre={}&as_of=2026-06-30", target.centre),
             "indicators" => format!("/indicators?centre={}", target.centre),
             "break_glass_list" => format!("/centres/{}/break-glass", target.centre),
@@ -254,9 +256,9 @@ async fn every_role_every_endpoint_own_other_and_break_glass() {
         mismatches.len(),
         mismatches.join("\n")
     );
-    // Every endpoint that takes a principal is in the matrix: 7 reads and 21 kinds of entry.
-    assert_eq!(endpoints.len(), 28);
-    assert_eq!(cells, 19 * 28 * 3);
+    // Every endpoint that takes a principal is in the matrix: 8 reads and 21 kinds of entry.
+    assert_eq!(endpoints.len(), 29);
+    assert_eq!(cells, 19 * 29 * 3);
     println!(
         "denial matrix: {} roles x {} endpoints x 3 = {cells} cells",
         ROLES.len(),

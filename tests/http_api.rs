@@ -284,6 +284,17 @@ async fn a_clinician_records_and_reads_over_http(store: TestStore) {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["entries"].as_array().unwrap().len(), 2);
     assert_eq!(reply.headers["etag"], "\"2\"");
+    // The decision trail: both entries, the acceptance with the facts on record then.
+    let reply = server
+        .get(Some(&sw), &format!("/children/{child}/audit"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert!(reply.body["freshness"].is_object());
+    let trail = reply.body["trail"]["entries"].as_array().unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[1]["recorded_by"]["person"], "sw1@centre-sud");
+    assert_eq!(trail[1]["decision"]["kind"], "initial_assessment");
+    assert_eq!(trail[1]["decision"]["entries_on_record"], 1);
     for view in ["plan", "trajectory"] {
         let reply = server
             .get(
@@ -354,6 +365,7 @@ async fn a_clinician_records_and_reads_over_http(store: TestStore) {
     let unknown = ChildId::new_random();
     for path in [
         format!("/children/{unknown}/history"),
+        format!("/children/{unknown}/audit"),
         format!("/children/{unknown}/plan"),
         format!("/children/{unknown}/trajectory"),
     ] {
@@ -541,6 +553,7 @@ async fn the_openapi_document_matches_the_router(store: TestStore) {
         ("post", "/children"),
         ("post", "/children/{child_id}/entries"),
         ("get", "/children/{child_id}/history"),
+        ("get", "/children/{child_id}/audit"),
         ("get", "/children/{child_id}/plan"),
         ("get", "/children/{child_id}/trajectory"),
         ("get", "/children/{child_id}/access-log"),

@@ -8,7 +8,9 @@
 //! - [`Trajectory`]: the whole history on one page, for a clinician before a reassessment.
 //! - [`follow_up`]: expectations and the gaps among them on any date, per the [`FollowUpRules`].
 //! - [`indicators`]: centre indicators over a period.
+//! - [`audit`]: the decision trail, each decision with the facts on record when it was taken.
 
+pub mod audit;
 pub mod describe;
 pub mod follow_up;
 mod history;
@@ -18,6 +20,7 @@ mod plan;
 mod rules;
 mod trajectory;
 
+pub use audit::{decision_trail, DecisionTrail};
 pub use follow_up::{expectations, gaps_on, Expectation, FollowUpRule, Gap, Subject};
 pub use history::{ChildHistory, CorrectionMark, Entry};
 pub use indicators::{indicators, Indicators};

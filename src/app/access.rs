@@ -20,8 +20,11 @@
 //! - A volunteer records family contacts, sees the history of a file restricted to the entries
 //!   they recorded themselves, and nothing else (no plan, trajectory or worklist: clinical notes).
 //! - An auditor reads everything of their centres (and the access log) and writes nothing.
-//! - A centre administrator reads the indicators, the access log and the break-glass list of
-//!   their centres, and no clinical file.
+//! - A centre administrator reads the indicators, the access log, the break-glass list and the
+//!   decision trail of their centres' files, and no other part of a clinical file.
+//! - The decision trail (every entry, who recorded it, and the facts each decision rested on)
+//!   is read by auditors, centre administrators and the staff who read the file's history in
+//!   full; not by volunteers, whose history is their own entries only.
 //! - A researcher reads only the indicators (aggregates, no identified data); de-identified
 //!   exports come with a later release.
 //! - Break-glass: a clinical role may read (history, plan, trajectory) a file outside their
@@ -48,6 +51,8 @@ pub enum Action {
     ReadIndicators,
     /// The log of reads of one child's file.
     ReadAccessLog,
+    /// A child's decision trail: every entry with its envelope, and what each decision rested on.
+    ReadAudit,
     /// The break-glass reads of a centre's files.
     ReadBreakGlassList,
     /// Recording an entry of this kind.
@@ -56,13 +61,14 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the denial matrix (tests/denial_matrix.rs).
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ReadHistory,
         Action::ReadPlan,
         Action::ReadTrajectory,
         Action::ReadWorklist,
         Action::ReadIndicators,
         Action::ReadAccessLog,
+        Action::ReadAudit,
         Action::ReadBreakGlassList,
         Action::Record(EntryKind::FileAdministration),
         Action::Record(EntryKind::Clinical),
@@ -81,6 +87,7 @@ impl Action {
             Action::ReadWorklist => "worklist",
             Action::ReadIndicators => "indicators",
             Action::ReadAccessLog => "access_log",
+            Action::ReadAudit => "audit",
             Action::ReadBreakGlassList => "break_glass_list",
             Action::Record(kind) => kind.as_str(),
         }
@@ -95,6 +102,7 @@ impl Action {
             Action::ReadWorklist => "read a centre's worklist",
             Action::ReadIndicators => "read a centre's indicators",
             Action::ReadAccessLog => "read the access log",
+            Action::ReadAudit => "read a child's decision trail",
             Action::ReadBreakGlassList => "read the break-glass list",
             Action::Record(EntryKind::FileAdministration) => {
                 "open, transfer, close or reopen a file"
@@ -248,21 +256,27 @@ fn role_allows(role: Role, action: Action) -> Result<Grant, &'static str> {
     match (role, action) {
         (Role::Researcher, ReadIndicators) => Ok(Grant::Full),
         (Role::Researcher, _) => Err(ONLY_AGGREGATES),
-        (Role::CentreAdministrator, ReadIndicators | ReadAccessLog | ReadBreakGlassList) => {
-            Ok(Grant::Full)
-        }
+        (
+            Role::CentreAdministrator,
+            ReadIndicators | ReadAccessLog | ReadBreakGlassList | ReadAudit,
+        ) => Ok(Grant::Full),
         (Role::CentreAdministrator, Record(_)) => Err(WRITES_NOTHING),
         (Role::CentreAdministrator, _) => Err(NO_CLINICAL),
         (Role::Auditor, Record(_)) => Err("auditors read and write nothing"),
         (Role::Auditor, _) => Ok(Grant::Full),
         (Role::Staff(_), ReadAccessLog | ReadBreakGlassList) => Err(FOR_AUDIT),
         (Role::Staff(Volunteer), ReadHistory) => Ok(Grant::OwnEntriesOnly),
+        (Role::Staff(Volunteer), ReadAudit) => {
+            Err("the decision trail shows every entry; volunteers see their own entries only")
+        }
         (Role::Staff(Volunteer), Record(FamilyContact)) => Ok(Grant::Full),
         (Role::Staff(Volunteer), Record(_)) => {
             Err("volunteers record family contacts (their own activities) only")
         }
         (Role::Staff(Volunteer), _) => Err(NO_CLINICAL),
-        (Role::Staff(_), ReadHistory | ReadPlan | ReadTrajectory | ReadWorklist) => Ok(Grant::Full),
+        (Role::Staff(_), ReadHistory | ReadPlan | ReadTrajectory | ReadWorklist | ReadAudit) => {
+            Ok(Grant::Full)
+        }
         (Role::Staff(_), ReadIndicators) => Ok(Grant::Full),
         (Role::Staff(r), Record(_)) if is_clinical(r) => Ok(Grant::Full),
         (Role::Staff(LegalAdvisor), Record(Legal | FamilyContact | Consent | Correction)) => {
@@ -388,6 +402,42 @@ mod tests {
         ));
         assert!(matches!(
             decide(&auditor, Action::ReadHistory, Scope::File(&nord), Some("x")),
+            Err(Denial::BreakGlass(_))
+        ));
+    }
+
+    #[test]
+    fn the_decision_trail_is_for_auditors_administrators_and_the_files_staff() {
+        let sud = centre("centre-sud");
+        let nord = centre("centre-nord");
+        for role in [
+            Role::Auditor,
+            Role::CentreAdministrator,
+            Role::Staff(StaffRole::Doctor),
+            Role::Staff(StaffRole::Coordinator),
+        ] {
+            let p = principal(role);
+            assert_eq!(
+                decide(&p, Action::ReadAudit, Scope::File(&sud), None),
+                Ok(Grant::Full),
+                "{role}"
+            );
+            assert_eq!(
+                decide(&p, Action::ReadAudit, Scope::File(&nord), None),
+                Err(Denial::OutsideCentres),
+                "{role}"
+            );
+        }
+        for role in [Role::Staff(StaffRole::Volunteer), Role::Researcher] {
+            assert!(matches!(
+                decide(&principal(role), Action::ReadAudit, Scope::File(&sud), None),
+                Err(Denial::Role { .. })
+            ));
+        }
+        // Break-glass is for an emergency read of a clinical file, not for an audit.
+        let md = principal(Role::Staff(StaffRole::Doctor));
+        assert!(matches!(
+            decide(&md, Action::ReadAudit, Scope::File(&nord), Some("urgent")),
             Err(Denial::BreakGlass(_))
         ));
     }

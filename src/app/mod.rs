@@ -10,6 +10,7 @@
 //! - Settings (the follow-up thresholds) live in the database, shared by every process.
 
 pub mod access;
+mod audit;
 mod centres;
 mod commands;
 mod error;

@@ -84,7 +84,7 @@ impl App {
     }
 
     /// An answer folded from the events themselves: current up to the horizon.
-    async fn events_freshness(&self) -> Result<Freshness, AppError> {
+    pub(super) async fn events_freshness(&self) -> Result<Freshness, AppError> {
         let horizon = self.store.horizon().await?;
         Ok(Freshness {
             reflects: horizon,

@@ -25,6 +25,7 @@ macro_rules! err {
 }
 
 mod admin;
+mod audit;
 mod bench;
 mod demo;
 mod history;
@@ -90,6 +91,10 @@ enum Command {
     Record(record::RecordArgs),
     /// Show a child's entries in order, with who recorded each and when
     History(history::HistoryArgs),
+    /// Show a child's decision trail: every entry with who recorded it, and the facts each
+    /// decision rested on (auditors)
+    #[command(long_about = audit::LONG_ABOUT)]
+    Audit(audit::AuditArgs),
     /// Show a child's current action plan, services, open referrals and matters
     Plan(read::PlanArgs),
     /// Show a child's whole trajectory, optionally as of a date or as recorded at a moment
@@ -219,6 +224,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         (
             Some(person),
             Command::History(_)
+            | Command::Audit(_)
             | Command::Plan(_)
             | Command::Trajectory(_)
             | Command::Gaps(_)
@@ -242,6 +248,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Err(e) => Err(e),
         },
         Command::History(args) => history::run(&app, args).await,
+        Command::Audit(args) => audit::run(&app, args).await,
         Command::Plan(args) => read::plan(&app, args).await,
         Command::Trajectory(args) => read::trajectory(&app, args).await,
         Command::Gaps(args) => worklist::gaps(&app, args).await,

@@ -94,6 +94,7 @@ fn method_router(route: &openapi::Route) -> MethodRouter<Arc<ServerState>> {
         "open_file" => on(filter, routes::open_file),
         "record_entry" => on(filter, routes::record_entry),
         "history" => on(filter, routes::history),
+        "audit" => on(filter, routes::audit),
         "plan" => on(filter, routes::plan),
         "trajectory" => on(filter, routes::trajectory),
         "access_log" => on(filter, routes::access_log),

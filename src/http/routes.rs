@@ -394,6 +394,23 @@ pub async fn history(
 #[serde(deny_unknown_fields)]
 struct Empty {}
 
+/// GET /children/{id}/audit
+pub async fn audit(
+    Path(child): Path<String>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let child = child_of(&child)?;
+    let _: Empty = query(&raw)?;
+    let answer = caller.app.audit(child).await?;
+    Ok(read_answer(
+        answer.freshness,
+        None,
+        "trail",
+        to_value(&answer.value)?,
+    ))
+}
+
 /// GET /children/{id}/plan
 pub async fn plan(
     Path(child): Path<String>,
