@@ -163,6 +163,7 @@ pub(crate) async fn record<R: PersistedEventRepository>(
             &child,
             current_sequence,
             loaded.head,
+            loaded.key.clone(),
             events,
             &metadata.to_map(),
             &causes,

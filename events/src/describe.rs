@@ -89,6 +89,7 @@ impl ChildEvent {
             }
             FileClosed(e) => format!("file closed: {}", e.reason),
             FileReopened(e) => format!("file reopened on a request from {}", e.request.source),
+            IdentityErased(e) => format!("identifying data erased ({})", e.reason),
         }
     }
 }

@@ -439,6 +439,16 @@ pub struct FileReopened {
     pub request: Request,
 }
 
+/// The child's identifying data was erased: the key that opens every identifying field of the
+/// file was destroyed after this entry was stored. What remains — dates, codes, outcomes — is the
+/// file without its identity, kept for statistics. Nothing more can be recorded in the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityErased {
+    pub occurred_on: ClinicalDate,
+    pub reason: ErasureReason,
+}
+
 /// Every kind of entry in a child's file. Stored as `{"VariantName": {payload}}` with the variant
 /// name as the event type and [`ChildEvent::schema_version`] as its version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -467,6 +477,7 @@ pub enum ChildEvent {
     FileTransferred(FileTransferred),
     FileClosed(FileClosed),
     FileReopened(FileReopened),
+    IdentityErased(IdentityErased),
 }
 
 /// Every event type with its current schema version. A version changes when a stored payload's
@@ -496,6 +507,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("FileTransferred", "1.0"),
     ("FileClosed", "1.0"),
     ("FileReopened", "1.0"),
+    ("IdentityErased", "1.0"),
 ];
 
 /// The current schema version of an event type, or `None` for a type this build does not know.
@@ -535,6 +547,7 @@ impl ChildEvent {
             FileTransferred(_) => "FileTransferred",
             FileClosed(_) => "FileClosed",
             FileReopened(_) => "FileReopened",
+            IdentityErased(_) => "IdentityErased",
         }
     }
 
@@ -571,6 +584,7 @@ impl ChildEvent {
             FileTransferred(e) => e.occurred_on,
             FileClosed(e) => e.occurred_on,
             FileReopened(e) => e.occurred_on,
+            IdentityErased(e) => e.occurred_on,
         }
     }
 }

@@ -80,6 +80,30 @@ pub fn plain_only<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// The cipher of a file whose key is gone: every identifying value reads as erased.
+struct Erased;
+
+impl FieldCipher for Erased {
+    fn seal(&self, _: &[u8]) -> Result<String, String> {
+        Err("the file's identifying data was erased".into())
+    }
+    fn open(&self, _: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(None)
+    }
+    fn erased(&self) -> bool {
+        true
+    }
+}
+
+/// `value` with every identifying field erased (read back through JSON under a cipher whose key
+/// is gone); `value` itself if it cannot be written as JSON.
+pub fn without_identity<T: Serialize + serde::de::DeserializeOwned + Clone>(value: &T) -> T {
+    let Ok(json) = serde_json::to_value(value) else {
+        return value.clone();
+    };
+    with_cipher(Rc::new(Erased), || serde_json::from_value(json)).unwrap_or_else(|_| value.clone())
+}
+
 fn current_cipher() -> Option<Rc<dyn FieldCipher>> {
     CIPHER.with(|c| c.borrow().clone())
 }

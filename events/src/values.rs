@@ -446,6 +446,19 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// Why a child's identifying data was erased.
+    ErasureReason {
+        /// The person (or their parent or guardian) asked for it, as the law allows.
+        RequestOfThePerson = "request_of_the_person",
+        /// The retention period for the file ended.
+        RetentionPeriodEnded = "retention_period_ended",
+        CourtOrder = "court_order",
+        /// The file was opened for the wrong child or by mistake.
+        RecordedInError = "recorded_in_error",
+    }
+);
+
+vocabulary!(
     /// Why a period of care ended.
     ClosureReason {
         GoalsMet = "goals_met",

@@ -13,6 +13,9 @@ use crate::lifecycle::Lifecycle;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChildHistory {
     events: Vec<StoredEvent>,
+    /// The file's identifying data was erased: every event is held without it, whatever the
+    /// store could still open.
+    erased: bool,
 }
 
 /// How a later correction changed an entry.
@@ -47,6 +50,18 @@ impl Entry<'_> {
     }
 }
 
+/// `event` without any identifying value: its fields and the recorder's reason read as erased.
+fn without_identity(event: &StoredEvent) -> StoredEvent {
+    let mut erased = StoredEvent {
+        event: lifecourse_events::identifying::without_identity(&event.event),
+        ..event.clone()
+    };
+    if erased.metadata.reason.is_some() {
+        erased.metadata.reason = Some(Identifying::erased());
+    }
+    erased
+}
+
 impl ChildHistory {
     pub fn new() -> Self {
         Self::default()
@@ -64,12 +79,23 @@ impl ChildHistory {
     /// ignored: applying an event twice changes nothing.
     pub fn apply(&mut self, event: &StoredEvent) {
         if self.is_new(event) {
-            self.events.push(event.clone());
+            self.apply_owned(event.clone());
         }
     }
 
     pub fn apply_owned(&mut self, event: StoredEvent) {
-        if self.is_new(&event) {
+        if !self.is_new(&event) {
+            return;
+        }
+        if matches!(event.event, ChildEvent::IdentityErased(_)) && !self.erased {
+            self.erased = true;
+            for e in &mut self.events {
+                *e = without_identity(e);
+            }
+        }
+        if self.erased {
+            self.events.push(without_identity(&event));
+        } else {
             self.events.push(event);
         }
     }
@@ -103,6 +129,7 @@ impl ChildHistory {
                 .take_while(|e| e.recorded_at <= at)
                 .cloned()
                 .collect(),
+            erased: self.erased,
         }
     }
 

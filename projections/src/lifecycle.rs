@@ -237,6 +237,9 @@ pub struct Lifecycle {
     pub centre: Option<CentreId>,
     pub birth_date: Option<Identifying<ClinicalDate>>,
     pub opened_on: Option<ClinicalDate>,
+    /// When the child's identifying data was erased: nothing more can be recorded.
+    #[serde(default)]
+    pub erased_on: Option<ClinicalDate>,
     pub periods: Vec<PeriodOfCare>,
     /// The latest clinical date of any entry that counts (corrections aside).
     pub latest_on: Option<ClinicalDate>,
@@ -439,6 +442,7 @@ impl Lifecycle {
                 self.stage = Stage::AwaitingAssessment;
                 self.open_period(on, e.request.source);
             }
+            IdentityErased(_) => self.erased_on = Some(on),
             InitialAssessmentCompleted(e) => {
                 self.stage = match e.decision {
                     InitialDecision::Accepted => Stage::Active,

@@ -310,7 +310,7 @@ impl Trajectory {
         t.circle = lifecycle.whole_circle().map(CircleStory::from).collect();
         t.birth_date = lifecycle.birth_date;
         t.episodes = lifecycle.periods;
-        let birth_date = t.birth_date.as_ref().map(|b| *b.expose());
+        let birth_date = t.birth_date.as_ref().and_then(|b| b.known().copied());
         t.timeline = timeline(history, &effective, as_of, birth_date);
         t
     }
@@ -327,7 +327,8 @@ impl Trajectory {
         let age = lifecycle
             .birth_date
             .as_ref()
-            .map(|b| b.expose().months_until(event.occurred_on()));
+            .and_then(|b| b.known())
+            .map(|b| b.months_until(event.occurred_on()));
         match event {
             AssessmentMeetingHeld(e) => {
                 let column = self.needs.meetings.len();
@@ -481,6 +482,7 @@ impl Trajectory {
             }
             ChildFileOpened(_)
             | FileReopened(_)
+            | IdentityErased(_)
             | InitialAssessmentCompleted(_)
             | FileTransferred(_)
             | FamilyContactRecorded(_)

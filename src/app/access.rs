@@ -61,7 +61,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the denial matrix (tests/denial_matrix.rs).
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ReadHistory,
         Action::ReadPlan,
         Action::ReadTrajectory,
@@ -76,6 +76,7 @@ impl Action {
         Action::Record(EntryKind::FamilyContact),
         Action::Record(EntryKind::Consent),
         Action::Record(EntryKind::Correction),
+        Action::Record(EntryKind::Erasure),
     ];
 
     /// The word used in the access log and in refusals.
@@ -112,6 +113,7 @@ impl Action {
             Action::Record(EntryKind::FamilyContact) => "record a family contact",
             Action::Record(EntryKind::Consent) => "record a consent",
             Action::Record(EntryKind::Correction) => "correct an entry",
+            Action::Record(EntryKind::Erasure) => "erase a child's identifying data",
         }
     }
 
@@ -138,6 +140,8 @@ pub enum EntryKind {
     Consent,
     /// Correcting an earlier entry.
     Correction,
+    /// Erasing the child's identifying data (destroying its key).
+    Erasure,
 }
 
 impl EntryKind {
@@ -147,6 +151,7 @@ impl EntryKind {
             OpenFile(_) | TransferFile(_) | CloseFile(_) | ReopenFile(_) => {
                 EntryKind::FileAdministration
             }
+            EraseIdentity(_) => EntryKind::Erasure,
             CompleteInitialAssessment(_)
             | HoldAssessmentMeeting(_)
             | AdoptActionPlan(_)
@@ -177,6 +182,7 @@ impl EntryKind {
             EntryKind::FamilyContact => "record_family_contact",
             EntryKind::Consent => "record_consent",
             EntryKind::Correction => "record_correction",
+            EntryKind::Erasure => "erase_identity",
         }
     }
 }
@@ -260,6 +266,9 @@ fn role_allows(role: Role, action: Action) -> Result<Grant, &'static str> {
             Role::CentreAdministrator,
             ReadIndicators | ReadAccessLog | ReadBreakGlassList | ReadAudit,
         ) => Ok(Grant::Full),
+        // Erasure is file administration, decided for the centre: by its coordinator.
+        (Role::Staff(Coordinator), Record(Erasure)) => Ok(Grant::Full),
+        (_, Record(Erasure)) => Err("only the centre's coordinator erases a child's identifying data"),
         (Role::CentreAdministrator, Record(_)) => Err(WRITES_NOTHING),
         (Role::CentreAdministrator, _) => Err(NO_CLINICAL),
         (Role::Auditor, Record(_)) => Err("auditors read and write nothing"),

@@ -68,7 +68,8 @@ impl CommandInput {
                 max: MAX_COMMAND_BYTES,
             });
         }
-        let input: Self = serde_json::from_str(text).map_err(InvalidInput::CommandJson)?;
+        let input: Self = lifecourse_events::identifying::plain_only(|| serde_json::from_str(text))
+            .map_err(InvalidInput::CommandJson)?;
         if input.recorded_by.is_some() {
             return Err(InvalidInput::RecordedByInBody);
         }

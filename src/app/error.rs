@@ -176,6 +176,8 @@ pub enum InvalidInput {
     NoCentre,
     #[error("cannot read {what}: {message}")]
     Unreadable { what: String, message: String },
+    #[error("{what}: add --yes to go ahead")]
+    Unconfirmed { what: &'static str },
     #[error("{0} works for several centres: name the centre")]
     CentreNeeded(String),
 }

@@ -13,6 +13,7 @@ pub mod access;
 mod audit;
 mod centres;
 mod commands;
+mod erasure;
 mod error;
 mod guard;
 mod integrity;
@@ -27,6 +28,7 @@ use serde::Serialize;
 
 pub use centres::{time_zone, DEFAULT_TIME_ZONE};
 pub use commands::{CommandInput, DemoReport};
+pub use erasure::Erasure;
 pub use error::{AppError, ErrorKind, InvalidInput};
 pub use guard::{AccessEntry, Acting, Channel};
 pub use integrity::{AnchorSummary, VerifyReport};

@@ -69,7 +69,10 @@ pub fn render_text(history: &[StoredEvent]) -> String {
                 ": {} {}, born {}",
                 shown(o.child.given_name.expose()),
                 shown(o.child.family_name.expose()),
-                o.child.birth_date.expose()
+                o.child
+                    .birth_date
+                    .known()
+                    .map_or(identifying::ERASED_TEXT.to_string(), ToString::to_string)
             ));
         }
         head.push_str(&format!(" ({})", count(history.len(), "entry", "entries")));

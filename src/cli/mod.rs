@@ -28,6 +28,7 @@ mod admin;
 mod audit;
 mod bench;
 mod demo;
+mod erase;
 mod history;
 mod integrity;
 mod project;
@@ -124,6 +125,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Check that no event was changed, deleted, inserted or reordered behind the engine's back
     Verify(integrity::VerifyArgs),
+    /// Erase a child's identifying data for good (destroys its key), as the centre's coordinator
+    Erase(erase::EraseArgs),
     /// Sign every file's current state (an anchor), store it and write it to a file kept elsewhere
     Anchor(integrity::AnchorArgs),
 }
@@ -262,6 +265,10 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::AccessLog(args) => serve::access_log(&app, args).await,
         Command::Bench(args) => bench::run(&app, args).await,
         Command::Verify(args) => integrity::verify(&app, args).await,
+        Command::Erase(args) => match principal().await {
+            Ok(p) => erase::run(&app, &p, args).await,
+            Err(e) => Err(e),
+        },
         Command::Anchor(args) => integrity::anchor(&app, args).await,
     };
     app.close().await;

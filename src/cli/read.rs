@@ -273,8 +273,8 @@ pub fn render_trajectory(
 ) -> String {
     let mut out = String::new();
     let mut title = format!("Trajectory of child {child}");
-    if let Some(b) = &t.birth_date {
-        title.push_str(&format!(", born {}", b.expose()));
+    if let Some(b) = t.birth_date.as_ref().and_then(|b| b.known()) {
+        title.push_str(&format!(", born {b}"));
     }
     if let Some(d) = as_of {
         title.push_str(&format!(" — as of {d}"));

@@ -34,6 +34,7 @@ pub enum ChildFileCommand {
     TransferFile(TransferFile),
     CloseFile(FileClosed),
     ReopenFile(FileReopened),
+    EraseIdentity(IdentityErased),
 }
 
 impl ChildFileCommand {
@@ -64,6 +65,7 @@ impl ChildFileCommand {
             TransferFile(e) => e.occurred_on,
             CloseFile(e) => e.occurred_on,
             ReopenFile(e) => e.occurred_on,
+            EraseIdentity(e) => e.occurred_on,
         }
     }
 
@@ -95,6 +97,7 @@ impl ChildFileCommand {
             TransferFile(_) => "transfer_file",
             CloseFile(_) => "close_file",
             ReopenFile(_) => "reopen_file",
+            EraseIdentity(_) => "erase_identity",
         }
     }
 }

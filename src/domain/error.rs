@@ -35,6 +35,8 @@ pub enum ChildFileError {
         closed_on: ClinicalDate,
         attempted: &'static str,
     },
+    #[error("the child's identifying data was erased on {erased_on}: nothing more can be recorded in this file")]
+    FileErased { erased_on: ClinicalDate },
     #[error("{what} is dated {date}, while the file was closed (from {closed_on} until it reopened on {reopened_on}); only consents can be dated in that time")]
     DatedWhileClosed {
         what: &'static str,
@@ -242,6 +244,7 @@ impl ChildFileError {
             DateBeforeBirth { .. } => "date_before_birth",
             OutOfOrder { .. } => "out_of_order",
             FileIsClosed { .. } => "file_is_closed",
+            FileErased { .. } => "file_erased",
             DatedWhileClosed { .. } => "dated_while_closed",
             OpeningCannotBeVoided => "opening_cannot_be_voided",
             FileNotClosed => "file_not_closed",

@@ -163,6 +163,7 @@ impl ChildFile {
             }),
             C::CloseFile(e) => ChildEvent::FileClosed(e),
             C::ReopenFile(e) => ChildEvent::FileReopened(e),
+            C::EraseIdentity(e) => ChildEvent::IdentityErased(e),
         };
         match rules::admit(s, &event, today) {
             // Documentation after closure: an entry dated before the closure (a late outcome, a

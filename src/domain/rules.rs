@@ -38,6 +38,7 @@ pub fn label(event: &ChildEvent) -> &'static str {
         FileTransferred(_) => "the transfer",
         FileClosed(_) => "the closure",
         FileReopened(_) => "the reopening",
+        IdentityErased(_) => "the erasure",
     }
 }
 
@@ -46,6 +47,9 @@ pub fn label(event: &ChildEvent) -> &'static str {
 pub fn admit(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Result {
     use ChildEvent::*;
     let what = label(event);
+    if let Some(erased_on) = state.erased_on {
+        return Err(E::FileErased { erased_on });
+    }
     match (state.stage, event) {
         (Stage::NotOpened, ChildFileOpened(_)) => {}
         (Stage::NotOpened, _) => return Err(E::NoFile),
@@ -56,7 +60,11 @@ pub fn admit(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Resu
         }
         (
             Stage::Closed,
-            FileReopened(_) | ConsentGiven(_) | ConsentWithdrawn(_) | EntryCorrected(_),
+            FileReopened(_)
+            | ConsentGiven(_)
+            | ConsentWithdrawn(_)
+            | EntryCorrected(_)
+            | IdentityErased(_),
         ) => {}
         (Stage::Closed, _) => {
             return Err(E::FileIsClosed {
@@ -76,7 +84,7 @@ fn entry_rules(state: &Lifecycle, event: &ChildEvent) -> Result {
     use ChildEvent::*;
     let what = label(event);
     match event {
-        ChildFileOpened(_) => Ok(()),
+        ChildFileOpened(_) | IdentityErased(_) => Ok(()),
         InitialAssessmentCompleted(e) => initial_assessment(state, e),
         AssessmentMeetingHeld(e) => meeting(state, event, e),
         ActionPlanAdopted(p) => plan(state, event, p, false),
@@ -270,7 +278,7 @@ fn check_dates(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Re
             }
             Some(birth)
         }
-        _ => state.birth_date.as_ref().map(|b| *b.expose()),
+        _ => state.birth_date.as_ref().and_then(|b| b.known().copied()),
     };
     if birth_date.is_some_and(|b| date < b) {
         return Err(E::DateBeforeBirth { what, date });

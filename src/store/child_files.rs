@@ -7,6 +7,7 @@
 //! chained to the stream's head that the load found.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistenceError, SerializedEvent,
@@ -16,7 +17,8 @@ use lifecourse_events::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::AGGREGATE_TYPE;
+use super::keys::{ChildKey, Db, Keyring};
+use super::{StoreError, AGGREGATE_TYPE};
 use crate::domain::{ChildFile, ChildFileError, ChildFileEvent};
 use crate::integrity::{seal, Digest32, Link, SEAL_KEY};
 
@@ -26,17 +28,29 @@ pub(crate) enum StreamReader {
     Postgres(sqlx::PgPool),
 }
 
-/// A stream's row: sequence, event type, stored version, payload, metadata and event id as text.
-type Row = (i64, String, String, String, String, String);
+/// A stream's row: sequence, event type, stored version, payload, metadata and event id as text,
+/// then the child's wrapped key and whether it was erased (both `None` without a key row).
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    Option<bool>,
+);
 
 impl StreamReader {
     async fn rows(&self, aggregate_id: &str) -> Result<Vec<Row>, sqlx::Error> {
         match self {
             StreamReader::Sqlite(pool) => {
                 sqlx::query_as(
-                    "SELECT sequence, event_type, event_version, payload, metadata, event_id
+                    "SELECT sequence, event_type, event_version, payload, metadata, event_id,
+                            (SELECT wrapped FROM child_keys WHERE aggregate_id = ?2),
+                            (SELECT erased_at IS NOT NULL FROM child_keys WHERE aggregate_id = ?2)
                        FROM events
-                      WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence",
+                      WHERE aggregate_type = ?1 AND aggregate_id = ?2 ORDER BY sequence",
                 )
                 .bind(AGGREGATE_TYPE)
                 .bind(aggregate_id)
@@ -46,7 +60,9 @@ impl StreamReader {
             StreamReader::Postgres(pool) => {
                 sqlx::query_as(
                     "SELECT sequence, event_type, event_version, payload::text, metadata::text,
-                            event_id::text
+                            event_id::text,
+                            (SELECT wrapped FROM child_keys WHERE aggregate_id = $2),
+                            (SELECT erased_at IS NOT NULL FROM child_keys WHERE aggregate_id = $2)
                        FROM events
                       WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
                 )
@@ -55,6 +71,13 @@ impl StreamReader {
                 .fetch_all(pool)
                 .await
             }
+        }
+    }
+
+    fn db(&self) -> Db<'_> {
+        match self {
+            StreamReader::Sqlite(pool) => Db::Sqlite(pool),
+            StreamReader::Postgres(pool) => Db::Postgres(pool),
         }
     }
 }
@@ -66,18 +89,29 @@ pub(crate) struct LoadedStream {
     pub event_ids: Vec<Option<Uuid>>,
     /// The seal of the stream's last event (recomputed when the stream predates seals).
     pub head: Option<Digest32>,
+    /// The child's key for identifying fields.
+    pub key: ChildKey,
 }
 
 /// The command path's event store for child files.
 pub(crate) struct ChildFiles<R: PersistedEventRepository> {
     reader: StreamReader,
     repo: R,
+    keyring: Arc<Keyring>,
 }
 
 impl<R: PersistedEventRepository> ChildFiles<R> {
-    pub fn new(reader: StreamReader, repo: R) -> Self {
-        Self { reader, repo }
+    pub fn new(reader: StreamReader, repo: R, keyring: Arc<Keyring>) -> Self {
+        Self {
+            reader,
+            repo,
+            keyring,
+        }
     }
+}
+
+fn key_error(e: StoreError) -> AggregateError<ChildFileError> {
+    AggregateError::UnexpectedError(Box::new(e))
 }
 
 fn unreadable(e: impl std::error::Error + Send + Sync + 'static) -> AggregateError<ChildFileError> {
@@ -86,7 +120,7 @@ fn unreadable(e: impl std::error::Error + Send + Sync + 'static) -> AggregateErr
 
 fn envelope(
     aggregate_id: &str,
-    (sequence, event_type, version, payload, metadata, _): &Row,
+    (sequence, event_type, version, payload, metadata, ..): &Row,
 ) -> Result<EventEnvelope<ChildFile>, AggregateError<ChildFileError>> {
     let event: ChildEvent = if upcast::needs_upcast(event_type, version) {
         let stored: serde_json::Value = serde_json::from_str(payload).map_err(unreadable)?;
@@ -156,31 +190,83 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             .rows(aggregate_id)
             .await
             .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
-        let events = rows
-            .iter()
-            .map(|row| envelope(aggregate_id, row))
-            .collect::<Result<Vec<_>, _>>()?;
+        let key = match rows.first() {
+            Some((.., wrapped, Some(erased))) => self
+                .keyring
+                .child_key(aggregate_id, Some((wrapped.clone(), *erased)))
+                .map_err(key_error)?,
+            _ => ChildKey::Absent,
+        };
+        if matches!(key, ChildKey::Key(_)) {
+            self.keyring
+                .ensure_checked(self.reader.db())
+                .await
+                .map_err(key_error)?;
+        }
+        let decode = || {
+            rows.iter()
+                .map(|row| envelope(aggregate_id, row))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let events = match key.cipher(aggregate_id) {
+            Some(cipher) => identifying::with_cipher(cipher, decode)?,
+            None => decode()?,
+        };
         let event_ids = rows.iter().map(|row| Uuid::parse_str(&row.5).ok()).collect();
         let head = head_of(aggregate_id, &rows)?;
         Ok(LoadedStream {
             events,
             event_ids,
             head,
+            key,
         })
     }
 
     /// Appends `events` after the stream's `current_sequence`, each with `metadata` plus its own
-    /// causation (`causes`, by event) and its seal, chained from `head`. A second writer of the
+    /// causation (`causes`, by event) and its seal, chained from `head`; identifying fields
+    /// sealed under the child's key (made now if the child has none). A second writer of the
     /// same sequence fails with the repository's conflict.
+    #[allow(clippy::too_many_arguments)]
     pub async fn append(
         &self,
         aggregate_id: &str,
         current_sequence: usize,
         head: Option<Digest32>,
+        key: ChildKey,
         events: Vec<ChildFileEvent>,
         metadata: &HashMap<String, String>,
         causes: &[Option<Uuid>],
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
+        let key = match key {
+            ChildKey::Absent => self
+                .keyring
+                .key_for_writing(self.reader.db(), aggregate_id)
+                .await
+                .map_err(key_error)?,
+            known => known,
+        };
+        let (serialized, envelopes) =
+            Self::serialize(aggregate_id, current_sequence, head, &key, events, metadata, causes)?;
+        self.repo
+            .persist::<ChildFile>(&serialized, None)
+            .await
+            .map_err(AggregateError::from)?;
+        Ok(envelopes)
+    }
+
+    /// The stored form of `events` (sealed, chained) and their envelopes; no I/O.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn serialize(
+        aggregate_id: &str,
+        current_sequence: usize,
+        head: Option<Digest32>,
+        key: &ChildKey,
+        events: Vec<ChildFileEvent>,
+        metadata: &HashMap<String, String>,
+        causes: &[Option<Uuid>],
+    ) -> Result<(Vec<SerializedEvent>, Vec<EventEnvelope<ChildFile>>), AggregateError<ChildFileError>>
+    {
+        let cipher = key.cipher(aggregate_id).expect("a key or an erased key");
         let mut previous = head;
         let mut serialized = Vec::with_capacity(events.len());
         let mut envelopes = Vec::with_capacity(events.len());
@@ -192,8 +278,19 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             }
             let event_type = event.event_type();
             let event_version = event.event_version();
-            let payload = serde_json::to_value(&event).map_err(PersistenceError::from)?;
-            let mut metadata_value = serde_json::to_value(&own).map_err(PersistenceError::from)?;
+            let (payload, stored_metadata) = identifying::with_cipher(cipher.clone(), || {
+                let payload = serde_json::to_value(&event)?;
+                let mut stored = own.clone();
+                if let Some(reason) = stored.get_mut("reason") {
+                    *reason = Identifying::new(std::mem::take(reason))
+                        .to_stored_text()
+                        .map_err(serde::ser::Error::custom)?;
+                }
+                Ok::<_, serde_json::Error>((payload, stored))
+            })
+            .map_err(PersistenceError::from)?;
+            let mut metadata_value =
+                serde_json::to_value(&stored_metadata).map_err(PersistenceError::from)?;
             let sealed = seal(
                 &Link {
                     child: aggregate_id,
@@ -226,11 +323,7 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
                 metadata: own,
             });
         }
-        self.repo
-            .persist::<ChildFile>(&serialized, None)
-            .await
-            .map_err(AggregateError::from)?;
-        Ok(envelopes)
+        Ok((serialized, envelopes))
     }
 }
 
@@ -266,11 +359,12 @@ impl<R: PersistedEventRepository> EventStore<ChildFile> for ChildFiles<R> {
         context: Self::AC,
         metadata: HashMap<String, String>,
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
-        let head = self.load_stream(&context.aggregate_id).await?.head;
+        let loaded = self.load_stream(&context.aggregate_id).await?;
         self.append(
             &context.aggregate_id,
             context.current_sequence,
-            head,
+            loaded.head,
+            loaded.key,
             events,
             &metadata,
             &[],

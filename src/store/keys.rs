@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use lifecourse_events::{ChildId, FieldCipher};
+use lifecourse_events::FieldCipher;
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
@@ -149,11 +149,6 @@ impl Keyring {
         hasher.update(b"lifecourse-master-key-check-1\0");
         hasher.update(self.master()?);
         Ok(hex::encode(hasher.finalize()))
-    }
-
-    /// Whether the store's check value has been compared with this master key already.
-    pub fn checked(&self) -> &tokio::sync::OnceCell<()> {
-        &self.checked
     }
 
     /// A new data key for `child`, and its wrapped form for `child_keys`.
@@ -306,9 +301,189 @@ pub(crate) fn ciphers(
         .collect()
 }
 
-/// The child id as the keys table holds it.
-pub(crate) fn key_id(child: ChildId) -> String {
-    child.to_string()
+/// A database the key queries run on.
+#[derive(Clone, Copy)]
+pub(crate) enum Db<'a> {
+    Sqlite(&'a sqlx::SqlitePool),
+    Postgres(&'a sqlx::PgPool),
+}
+
+/// A key row: child, wrapped key (none once erased), erased.
+type KeyRow = (String, Option<Vec<u8>>, bool);
+
+impl Keyring {
+    /// Compares the store's master key check value with this master key, writing it when the
+    /// store has none yet; once per process.
+    pub async fn ensure_checked(&self, db: Db<'_>) -> Result<(), StoreError> {
+        self.checked
+            .get_or_try_init(|| async {
+                let mine = self.check_hash()?;
+                let stored: Option<String> = match db {
+                    Db::Sqlite(pool) => {
+                        sqlx::query(
+                            "INSERT INTO master_key_check (id, check_hash) VALUES (1, ?)
+                             ON CONFLICT (id) DO NOTHING",
+                        )
+                        .bind(&mine)
+                        .execute(pool)
+                        .await?;
+                        sqlx::query_scalar("SELECT check_hash FROM master_key_check WHERE id = 1")
+                            .fetch_optional(pool)
+                            .await?
+                    }
+                    Db::Postgres(pool) => {
+                        sqlx::query(
+                            "INSERT INTO master_key_check (id, check_hash) VALUES (1, $1)
+                             ON CONFLICT (id) DO NOTHING",
+                        )
+                        .bind(&mine)
+                        .execute(pool)
+                        .await?;
+                        sqlx::query_scalar("SELECT check_hash FROM master_key_check WHERE id = 1")
+                            .fetch_optional(pool)
+                            .await?
+                    }
+                };
+                if stored.as_deref() == Some(mine.as_str()) {
+                    Ok(())
+                } else {
+                    Err(StoreError::MasterKey(format!(
+                        "this store's identifying fields are sealed under another master key: set {MASTER_KEY_ENV} to the key file this store was created with"
+                    )))
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The keys of `children` (absent ones are left out).
+    pub async fn keys_for(
+        &self,
+        db: Db<'_>,
+        children: &[String],
+    ) -> Result<HashMap<String, ChildKey>, StoreError> {
+        if children.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<KeyRow> = match db {
+            Db::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT aggregate_id, wrapped, erased_at IS NOT NULL FROM child_keys
+                      WHERE aggregate_id IN (SELECT value FROM json_each(?))",
+                )
+                .bind(serde_json::to_string(children).expect("ids serialise"))
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT aggregate_id, wrapped, erased_at IS NOT NULL FROM child_keys
+                      WHERE aggregate_id = ANY($1)",
+                )
+                .bind(children)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        if rows.iter().any(|(_, wrapped, _)| wrapped.is_some()) {
+            self.ensure_checked(db).await?;
+        }
+        ciphers(self, rows)
+    }
+
+    /// `child`'s key for recording, made and stored when the child has none yet (its first
+    /// entry, or the first since sealing existed).
+    pub async fn key_for_writing(&self, db: Db<'_>, child: &str) -> Result<ChildKey, StoreError> {
+        self.ensure_checked(db).await?;
+        let (_, wrapped) = self.new_child_key(child)?;
+        let row: (Option<Vec<u8>>, bool) = match db {
+            Db::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO child_keys (aggregate_id, wrapped) VALUES (?, ?)
+                     ON CONFLICT (aggregate_id) DO NOTHING",
+                )
+                .bind(child)
+                .bind(&wrapped)
+                .execute(pool)
+                .await?;
+                sqlx::query_as(
+                    "SELECT wrapped, erased_at IS NOT NULL FROM child_keys WHERE aggregate_id = ?",
+                )
+                .bind(child)
+                .fetch_one(pool)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO child_keys (aggregate_id, wrapped) VALUES ($1, $2)
+                     ON CONFLICT (aggregate_id) DO NOTHING",
+                )
+                .bind(child)
+                .bind(&wrapped)
+                .execute(pool)
+                .await?;
+                sqlx::query_as(
+                    "SELECT wrapped, erased_at IS NOT NULL FROM child_keys WHERE aggregate_id = $1",
+                )
+                .bind(child)
+                .fetch_one(pool)
+                .await?
+            }
+        };
+        self.child_key(child, Some(row))
+    }
+
+    /// Destroys `child`'s key (or marks a child without one as erased); true when this call
+    /// erased it, false when it was erased already.
+    pub async fn erase(&self, db: Db<'_>, child: &str) -> Result<bool, StoreError> {
+        let now = chrono::Utc::now();
+        let changed = match db {
+            Db::Sqlite(pool) => {
+                let stamp = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+                let updated = sqlx::query(
+                    "UPDATE child_keys SET wrapped = NULL, erased_at = ?
+                      WHERE aggregate_id = ? AND wrapped IS NOT NULL",
+                )
+                .bind(&stamp)
+                .bind(child)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                let inserted = sqlx::query(
+                    "INSERT INTO child_keys (aggregate_id, wrapped, erased_at) VALUES (?, NULL, ?)
+                     ON CONFLICT (aggregate_id) DO NOTHING",
+                )
+                .bind(child)
+                .bind(&stamp)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                updated + inserted
+            }
+            Db::Postgres(pool) => {
+                let updated = sqlx::query(
+                    "UPDATE child_keys SET wrapped = NULL, erased_at = $1
+                      WHERE aggregate_id = $2 AND wrapped IS NOT NULL",
+                )
+                .bind(now)
+                .bind(child)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                let inserted = sqlx::query(
+                    "INSERT INTO child_keys (aggregate_id, wrapped, erased_at) VALUES ($1, NULL, $2)
+                     ON CONFLICT (aggregate_id) DO NOTHING",
+                )
+                .bind(child)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                updated + inserted
+            }
+        };
+        Ok(changed > 0)
+    }
 }
 
 #[cfg(test)]

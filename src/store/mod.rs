@@ -8,6 +8,7 @@ mod admin;
 mod baseline;
 mod centres;
 mod integrity;
+mod keys;
 mod child_files;
 mod pg_events;
 mod postgres;
@@ -26,6 +27,7 @@ use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
 pub(crate) use child_files::ChildFiles;
+pub use keys::{master_key_path, MASTER_KEY_ENV};
 pub use baseline::RawRow;
 pub use pg_events::PgEventRepository;
 pub use postgres::PostgresStore;
@@ -75,6 +77,8 @@ pub enum StoreError {
     SchemaBehind { applied: i64, expected: i64 },
     #[error("the events table is not protected as it must be: {}; run `lifecourse migrate` as the owner of the tables to restore it", .0.join("; "))]
     Unprotected(Vec<String>),
+    #[error("{0}")]
+    MasterKey(String),
     #[error("entry #{sequence} of child {child} cannot be read: {problem}")]
     Unreadable {
         child: String,
@@ -219,7 +223,47 @@ impl Store {
             Self::Sqlite(s) => s.history(child).await?,
             Self::Postgres(s) => s.history(child).await?,
         };
-        raw.into_iter().map(RawEvent::decode).collect()
+        let id = child.to_string();
+        let keys = self.keyring().keys_for(self.db(), &[id.clone()]).await?;
+        let cipher = keys.get(&id).and_then(|k| k.cipher(&id));
+        raw.into_iter().map(|r| r.decode(cipher.as_ref())).collect()
+    }
+
+    pub(crate) fn keyring(&self) -> &keys::Keyring {
+        match self {
+            Self::Sqlite(s) => s.keyring(),
+            Self::Postgres(s) => s.keyring(),
+        }
+    }
+
+    pub(crate) fn db(&self) -> keys::Db<'_> {
+        match self {
+            Self::Sqlite(s) => keys::Db::Sqlite(s.pool()),
+            Self::Postgres(s) => keys::Db::Postgres(s.pool()),
+        }
+    }
+
+    /// After an erasure: on SQLite, the write-ahead log is checkpointed and truncated, so the
+    /// only copy of every page is the database file, where deleted content is zeroed
+    /// (`secure_delete`). On PostgreSQL nothing is done here: replaced row versions stay in the
+    /// table files until vacuum reclaims them (they are never part of a dump).
+    pub async fn scrub(&self) -> Result<(), StoreError> {
+        if let Self::Sqlite(s) = self {
+            let (busy, _, _): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(s.pool())
+                    .await?;
+            if busy != 0 {
+                tracing::warn!("the write-ahead log could not be truncated now (another reader); SQLite checkpoints it later");
+            }
+        }
+        Ok(())
+    }
+
+    /// Destroys `child`'s key for identifying fields: from now on they read as erased
+    /// everywhere. True when this call erased it, false when it was erased already.
+    pub async fn erase_key(&self, child: ChildId) -> Result<bool, StoreError> {
+        self.keyring().erase(self.db(), &child.to_string()).await
     }
 
     /// A child's file as the command path sees it: loaded through the cqrs-es event store (the
@@ -268,8 +312,19 @@ pub(crate) struct RawEvent {
 
 impl RawEvent {
     /// Reads the payload straight into the current type; only an old schema version takes the
-    /// detour through `serde_json::Value` and the upcasters.
-    pub fn decode(self) -> Result<StoredEvent, StoreError> {
+    /// detour through `serde_json::Value` and the upcasters. Identifying fields are opened
+    /// under `cipher`, the child's, when it has a key.
+    pub fn decode(
+        self,
+        cipher: Option<&std::rc::Rc<dyn FieldCipher>>,
+    ) -> Result<StoredEvent, StoreError> {
+        match cipher {
+            Some(c) => identifying::with_cipher(c.clone(), || self.decode_here()),
+            None => self.decode_here(),
+        }
+    }
+
+    fn decode_here(self) -> Result<StoredEvent, StoreError> {
         let unreadable = |problem: String| StoreError::Unreadable {
             child: self.aggregate_id.clone(),
             sequence: self.sequence,

@@ -40,6 +40,7 @@ const PROTECTION: [(&str, &str); 2] = [
 
 pub struct PostgresStore {
     pool: PgPool,
+    keyring: std::sync::Arc<super::keys::Keyring>,
     events: ChildFiles<PgEventRepository>,
 }
 
@@ -69,8 +70,17 @@ impl PostgresStore {
 
     pub fn with_pool(pool: PgPool) -> Self {
         let repo = PgEventRepository::new(pool.clone());
-        let events = ChildFiles::new(StreamReader::Postgres(pool.clone()), repo);
-        Self { pool, events }
+        let keyring = std::sync::Arc::new(super::keys::Keyring::default());
+        let events = ChildFiles::new(StreamReader::Postgres(pool.clone()), repo, keyring.clone());
+        Self {
+            pool,
+            keyring,
+            events,
+        }
+    }
+
+    pub(crate) fn keyring(&self) -> &super::keys::Keyring {
+        &self.keyring
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -93,6 +93,7 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    keyring: std::sync::Arc<super::keys::Keyring>,
     events: ChildFiles<SqliteEventRepository>,
 }
 
@@ -118,6 +119,9 @@ impl SqliteStore {
             .foreign_keys(true)
             // REPLACE then fires the delete trigger instead of silently deleting a stored event.
             .pragma("recursive_triggers", "ON")
+            // Deleted and overwritten content is zeroed on disk: once a child's identifying
+            // data is erased, no free page keeps the read models' former rows.
+            .pragma("secure_delete", "ON")
             // One writer at a time: concurrent commands queue on the write lock.
             .busy_timeout(BUSY_TIMEOUT);
         create_private(options.get_filename()).map_err(|e| open_error(sqlx::Error::Io(e)))?;
@@ -131,8 +135,17 @@ impl SqliteStore {
 
     pub fn with_pool(pool: SqlitePool) -> Self {
         let repo = SqliteEventRepository::new(pool.clone());
-        let events = ChildFiles::new(StreamReader::Sqlite(pool.clone()), repo);
-        Self { pool, events }
+        let keyring = std::sync::Arc::new(super::keys::Keyring::default());
+        let events = ChildFiles::new(StreamReader::Sqlite(pool.clone()), repo, keyring.clone());
+        Self {
+            pool,
+            keyring,
+            events,
+        }
+    }
+
+    pub(crate) fn keyring(&self) -> &super::keys::Keyring {
+        &self.keyring
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -129,10 +129,23 @@ fn ids_vec(children: &[ChildId]) -> Vec<String> {
     children.iter().map(|c| c.to_string()).collect()
 }
 
-fn group(raw: Vec<RawEvent>) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, StoreError> {
+fn group(
+    raw: Vec<RawEvent>,
+    keys: &std::collections::HashMap<String, super::keys::ChildKey>,
+) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, StoreError> {
     let mut out: BTreeMap<ChildId, Vec<StoredEvent>> = BTreeMap::new();
+    // Rows come grouped by child: one cipher per child.
+    let mut current: Option<(String, Option<std::rc::Rc<dyn lifecourse_events::FieldCipher>>)> =
+        None;
     for event in raw {
-        let event = event.decode()?;
+        if current.as_ref().map(|(c, _)| c) != Some(&event.aggregate_id) {
+            let cipher = keys
+                .get(&event.aggregate_id)
+                .and_then(|k| k.cipher(&event.aggregate_id));
+            current = Some((event.aggregate_id.clone(), cipher));
+        }
+        let cipher = current.as_ref().and_then(|(_, c)| c.as_ref());
+        let event = event.decode(cipher)?;
         out.entry(event.child_id).or_default().push(event);
     }
     Ok(out)
@@ -365,7 +378,8 @@ impl Store {
                     .collect::<Result<Vec<_>, _>>()?
             }
         };
-        group(raw)
+        let keys = self.keyring().keys_for(self.db(), &ids_vec(children)).await?;
+        group(raw, &keys)
     }
 
     /// One child's row of a projection table.

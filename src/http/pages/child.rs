@@ -189,8 +189,7 @@ fn summary(p: &ChildPage) -> Markup {
             h2 #summary { (l.summary) }
             dl.facts {
                 dt { (l.file_number) } dd { (file_number(p.view.child)) }
-                @if let Some(brief) = &p.brief {
-                    @let born = *brief.birth_date.expose();
+                @if let Some(born) = p.brief.as_ref().and_then(|b| b.birth_date.known().copied()) {
                     dt { (l.born) } dd { (labels::date(born)) }
                     dt { (l.age) } dd { (labels::age(born.months_until(p.on))) " (" (labels::date(p.on)) ")" }
                 }
@@ -469,6 +468,7 @@ fn note_of(event: &ChildEvent) -> Option<&Identifying<String>> {
     match event {
         ChildFileOpened(e) => Some(&e.request.reason),
         FileReopened(e) => Some(&e.request.reason),
+        IdentityErased(_) => None,
         InitialAssessmentCompleted(e) => e.family_situation.as_ref(),
         AssessmentMeetingHeld(e) => e.hypotheses.as_ref(),
         ActionPlanAdopted(e) | ActionPlanRevised(e) => e.note.as_ref(),

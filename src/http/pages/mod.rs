@@ -506,7 +506,7 @@ async fn search(viewer: Viewer, RawQuery(raw): RawQuery) -> Response {
                             tr {
                                 td { a href={ "/pages/children/" (child.child_id) } { (child.given_name.expose()) " " (child.family_name.expose()) } }
                                 td { (child.file_number()) }
-                                td { (labels::date(*child.birth_date.expose())) }
+                                td { @if let Some(born) = child.birth_date.known() { (labels::date(*born)) } @else { (lifecourse_events::identifying::ERASED_TEXT) } }
                                 td { @if let Some(c) = &child.centre { (c) } }
                             }
                         }
