@@ -107,11 +107,17 @@ async fn the_application_role_records_and_reads_but_cannot_rewrite_events() {
                 "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete",
                 "must be owner of",
             ),
-            ("SET session_replication_role = replica", "permission denied"),
+            (
+                "SET session_replication_role = replica",
+                "permission denied",
+            ),
             ("UPDATE anchors SET root = 'forged'", "permission denied"),
             ("DELETE FROM anchors", "permission denied"),
             ("DELETE FROM child_keys", "permission denied"),
-            ("UPDATE child_keys SET aggregate_id = 'x'", "permission denied"),
+            (
+                "UPDATE child_keys SET aggregate_id = 'x'",
+                "permission denied",
+            ),
         ] {
             let err = sqlx::query(statement)
                 .execute(&mut conn)

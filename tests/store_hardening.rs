@@ -392,7 +392,25 @@ async fn events_stored_before_commit_eras_are_the_first_era_of_this_cluster() {
             .collect(),
     );
     before.run(pg.pool()).await.unwrap();
-    let first = common::open_child(&store).await;
+    // An event as that release stored it (this release records only on its own schema).
+    let first = lifecourse_events::ChildId::new_random();
+    let row: serde_json::Value = serde_json::from_str(include_str!(
+        "../events/tests/fixtures/child_file_opened_v1.json"
+    ))
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('ChildFile', $1, 1, $2, $3, $4::jsonb, $5::jsonb)",
+    )
+    .bind(first.to_string())
+    .bind(row["event_type"].as_str())
+    .bind(row["event_version"].as_str())
+    .bind(row["payload"].to_string())
+    .bind(row["metadata"].to_string())
+    .execute(pg.pool())
+    .await
+    .unwrap();
     sqlx::query(
         "UPDATE projection_checkpoints SET transaction_id = '12345', position = 1 WHERE projection = 'trajectory'",
     )

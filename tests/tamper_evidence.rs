@@ -162,7 +162,10 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
         panic!("six children");
     };
     for child in &children {
-        assert!(events_of(&store, *child).await >= 6, "each file has six entries or more");
+        assert!(
+            events_of(&store, *child).await >= 6,
+            "each file has six entries or more"
+        );
     }
     let d_events = events_of(&store, d).await;
     let f_events = events_of(&store, f).await;
@@ -172,7 +175,12 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
     let mut su = Superuser::connect(&store.url).await;
     // a: a payload changed (the clinical date of entry 2).
     let (mut payload, metadata) = su.row(a, 2).await;
-    let body = payload.as_object_mut().unwrap().values_mut().next().unwrap();
+    let body = payload
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
     body["occurred_on"] = Value::String("2001-01-01".into());
     su.set_row(a, 2, &payload, &metadata).await;
     // b: who recorded entry 3, changed.
@@ -208,7 +216,10 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
     }
     // f: the whole file deleted.
     let n = su
-        .run("DELETE FROM events WHERE aggregate_id = $1", &[&f.to_string()])
+        .run(
+            "DELETE FROM events WHERE aggregate_id = $1",
+            &[&f.to_string()],
+        )
         .await;
     assert_eq!(n, f_events);
     drop(su);
@@ -219,18 +230,35 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
         finding(b, Some(3), Problem::Changed),
         finding(c, Some(4), Problem::Missing),
         finding(c, Some(5), Problem::ChainBroken),
-        finding(d, Some(d_events + 1), Problem::CopiedSeal { of_sequence: d_events }),
+        finding(
+            d,
+            Some(d_events + 1),
+            Problem::CopiedSeal {
+                of_sequence: d_events,
+            },
+        ),
         finding(e, Some(2), Problem::Moved { sealed_as: 3 }),
         finding(e, Some(3), Problem::Moved { sealed_as: 2 }),
         finding(e, Some(4), Problem::ChainBroken),
-        finding(f, None, Problem::ChildMissing { anchored_events: f_events }),
+        finding(
+            f,
+            None,
+            Problem::ChildMissing {
+                anchored_events: f_events,
+            },
+        ),
     ];
     assert_eq!(sorted(report.findings), sorted(expected));
     assert_eq!(report.children, 5);
 
     // The command line says the same, and exits 5.
     let output = common::cli::run(&store.url, &["verify"]);
-    assert_eq!(common::cli::code(&output), Some(5), "{}", common::cli::stderr(&output));
+    assert_eq!(
+        common::cli::code(&output),
+        Some(5),
+        "{}",
+        common::cli::stderr(&output)
+    );
     let text = common::cli::stdout(&output);
     assert!(text.contains("9 problem(s) found"), "{text}");
     assert!(
@@ -238,10 +266,15 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
         "{text}"
     );
     assert!(
-        text.contains(&format!("child {e} entry #2: reordered: it was sealed as entry #3")),
+        text.contains(&format!(
+            "child {e} entry #2: reordered: it was sealed as entry #3"
+        )),
         "{text}"
     );
-    assert!(text.contains(&format!("child {f}: deleted: the whole file is gone")), "{text}");
+    assert!(
+        text.contains(&format!("child {f}: deleted: the whole file is gone")),
+        "{text}"
+    );
     // An anchor is refused over an altered store.
     let refused = app.anchor(&key()).await.unwrap_err();
     assert_eq!(refused.exit_code(), 5, "{refused}");
@@ -265,7 +298,12 @@ async fn an_anchor_file_catches_a_chain_rewritten_whole(store: TestStore) {
     for sequence in 1..=n {
         let (mut payload, mut metadata) = su.row(victim, sequence).await;
         if sequence == 2 {
-            let body = payload.as_object_mut().unwrap().values_mut().next().unwrap();
+            let body = payload
+                .as_object_mut()
+                .unwrap()
+                .values_mut()
+                .next()
+                .unwrap();
             body["occurred_on"] = Value::String("2001-01-01".into());
         }
         let event_type = payload.as_object().unwrap().keys().next().unwrap().clone();
@@ -320,13 +358,9 @@ async fn an_anchor_file_catches_a_chain_rewritten_whole(store: TestStore) {
         report.findings[0].problem,
         Problem::DiffersFromAnchor { .. }
     ));
-    let output = common::cli::run(
-        &store.url,
-        &["verify", "--anchor", file.to_str().unwrap()],
-    );
+    let output = common::cli::run(&store.url, &["verify", "--anchor", file.to_str().unwrap()]);
     assert_eq!(common::cli::code(&output), Some(5));
-    assert!(common::cli::stdout(&output)
-        .contains(&format!("child {victim} entry #{n}: rewritten")));
+    assert!(common::cli::stdout(&output).contains(&format!("child {victim} entry #{n}: rewritten")));
 
     // A forged anchor file is refused, not trusted: exit 2.
     let mut forged = kept.clone();
@@ -355,8 +389,16 @@ fn anchor_keys_are_made_once_and_kept_private() {
     let key = dir.path().join("anchor.key");
     let path = key.to_str().unwrap();
     // No store is touched (none could be opened at this URL).
-    let output = common::cli::run("sqlite:///nonexistent/dir/x.db", &["anchor", "--new-key", path]);
-    assert_eq!(common::cli::code(&output), Some(0), "{}", common::cli::stderr(&output));
+    let output = common::cli::run(
+        "sqlite:///nonexistent/dir/x.db",
+        &["anchor", "--new-key", path],
+    );
+    assert_eq!(
+        common::cli::code(&output),
+        Some(0),
+        "{}",
+        common::cli::stderr(&output)
+    );
     assert!(common::cli::stdout(&output).contains("public key: "));
     #[cfg(unix)]
     {
@@ -365,7 +407,10 @@ fn anchor_keys_are_made_once_and_kept_private() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let first = std::fs::read_to_string(&key).unwrap();
-    let again = common::cli::run("sqlite:///nonexistent/dir/x.db", &["anchor", "--new-key", path]);
+    let again = common::cli::run(
+        "sqlite:///nonexistent/dir/x.db",
+        &["anchor", "--new-key", path],
+    );
     assert_eq!(common::cli::code(&again), Some(2));
     assert!(common::cli::stderr(&again).contains("never overwritten"));
     assert_eq!(std::fs::read_to_string(&key).unwrap(), first);

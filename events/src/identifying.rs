@@ -264,12 +264,14 @@ impl<'de, T: serde::de::DeserializeOwned + Placeholder> Deserialize<'de> for Ide
             // Erased in a read model.
             (Some(None), _) => Ok(Self::erased()),
             (Some(Some(text)), None) => Ok(Self::sealed(text)),
-            (Some(Some(text)), Some(cipher)) => match cipher.open(text).map_err(D::Error::custom)? {
-                Some(plain) => serde_json::from_slice(&plain)
-                    .map(Self::new)
-                    .map_err(D::Error::custom),
-                None => Ok(Self::erased()),
-            },
+            (Some(Some(text)), Some(cipher)) => {
+                match cipher.open(text).map_err(D::Error::custom)? {
+                    Some(plain) => serde_json::from_slice(&plain)
+                        .map(Self::new)
+                        .map_err(D::Error::custom),
+                    None => Ok(Self::erased()),
+                }
+            }
             // A plain value: stored before sealing existed, or in a read model.
             (None, Some(cipher)) if cipher.erased() => Ok(Self::erased()),
             (None, _) => serde_json::from_value(value)
@@ -291,9 +293,7 @@ impl Identifying<String> {
             }
             (State::Sealed(text), None) => Ok(format!("{SEALED_PREFIX}{text}")),
             (State::Erased, None) => Ok(ERASED_TEXT.to_string()),
-            (_, Some(_)) => {
-                Err("a sealed or erased text cannot be recorded again".to_string())
-            }
+            (_, Some(_)) => Err("a sealed or erased text cannot be recorded again".to_string()),
         }
     }
 
@@ -388,8 +388,9 @@ mod tests {
         let legacy: Identifying<String> =
             with_cipher(toy(true), || serde_json::from_str("\"Léa\"").unwrap());
         assert!(legacy.is_erased());
-        let date: Identifying<ClinicalDate> =
-            with_cipher(toy(true), || serde_json::from_str("\"2017-05-10\"").unwrap());
+        let date: Identifying<ClinicalDate> = with_cipher(toy(true), || {
+            serde_json::from_str("\"2017-05-10\"").unwrap()
+        });
         assert_eq!(date.known(), None);
         // In a read model, erased stays erased.
         let view = serde_json::to_string(&erased).unwrap();
@@ -417,9 +418,13 @@ mod tests {
         let reason = Identifying::new("late entry".to_string());
         let stored = with_cipher(toy(false), || reason.to_stored_text().unwrap());
         assert!(stored.starts_with(SEALED_PREFIX));
-        let back = with_cipher(toy(false), || Identifying::from_stored_text(&stored).unwrap());
+        let back = with_cipher(toy(false), || {
+            Identifying::from_stored_text(&stored).unwrap()
+        });
         assert_eq!(back, reason);
-        let gone = with_cipher(toy(true), || Identifying::from_stored_text(&stored).unwrap());
+        let gone = with_cipher(toy(true), || {
+            Identifying::from_stored_text(&stored).unwrap()
+        });
         assert!(gone.is_erased());
         assert_eq!(
             Identifying::from_stored_text("plain").unwrap().expose(),

@@ -268,7 +268,9 @@ fn role_allows(role: Role, action: Action) -> Result<Grant, &'static str> {
         ) => Ok(Grant::Full),
         // Erasure is file administration, decided for the centre: by its coordinator.
         (Role::Staff(Coordinator), Record(Erasure)) => Ok(Grant::Full),
-        (_, Record(Erasure)) => Err("only the centre's coordinator erases a child's identifying data"),
+        (_, Record(Erasure)) => {
+            Err("only the centre's coordinator erases a child's identifying data")
+        }
         (Role::CentreAdministrator, Record(_)) => Err(WRITES_NOTHING),
         (Role::CentreAdministrator, _) => Err(NO_CLINICAL),
         (Role::Auditor, Record(_)) => Err("auditors read and write nothing"),

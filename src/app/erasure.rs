@@ -30,11 +30,10 @@ impl App {
         child: ChildId,
         reason: ErasureReason,
     ) -> Result<Erasure, AppError> {
-        let centre = lifecourse_projections::ChildHistory::from_events(
-            self.store.history(child).await?,
-        )
-        .centre()
-        .ok_or(AppError::UnknownChild(child))?;
+        let centre =
+            lifecourse_projections::ChildHistory::from_events(self.store.history(child).await?)
+                .centre()
+                .ok_or(AppError::UnknownChild(child))?;
         let today = self.today(Some(&centre)).await?;
         let command = serde_json::json!({
             "child_id": child,

@@ -42,7 +42,12 @@ the database server and its backups. Exit codes: 0 anchor written; 5 the store d
 )]
 pub struct AnchorArgs {
     /// The signing key (64 hex characters), made by --new-key
-    #[arg(long, env = "LIFECOURSE_ANCHOR_KEY_FILE", value_name = "FILE", required_unless_present = "new_key")]
+    #[arg(
+        long,
+        env = "LIFECOURSE_ANCHOR_KEY_FILE",
+        value_name = "FILE",
+        required_unless_present = "new_key"
+    )]
     key: Option<PathBuf>,
     /// Where to write the anchor file (it is also stored in the database)
     #[arg(long, value_name = "FILE", required_unless_present = "new_key")]
@@ -150,7 +155,10 @@ pub fn render(report: &VerifyReport) -> String {
         );
     }
     if report.is_clean() {
-        let _ = writeln!(out, "no problem found: every event is as the engine recorded it");
+        let _ = writeln!(
+            out,
+            "no problem found: every event is as the engine recorded it"
+        );
         return out;
     }
     let _ = writeln!(out, "{} problem(s) found:", report.findings.len());

@@ -29,7 +29,7 @@ mod audit;
 mod bench;
 mod demo;
 mod erase;
-mod history;
+pub mod history;
 mod integrity;
 mod project;
 mod read;

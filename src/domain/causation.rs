@@ -33,7 +33,9 @@ pub fn rests_on(stream: &[ChildEvent], event: &ChildEvent) -> Option<usize> {
             _ => false,
         }),
         ChildEvent::EntryCorrected(correction) => {
-            let index = usize::try_from(correction.corrects_sequence).ok()?.checked_sub(1)?;
+            let index = usize::try_from(correction.corrects_sequence)
+                .ok()?
+                .checked_sub(1)?;
             (index < stream.len()).then_some(index)
         }
         _ => None,

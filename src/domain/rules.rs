@@ -60,10 +60,7 @@ pub fn admit(state: &Lifecycle, event: &ChildEvent, today: ClinicalDate) -> Resu
         }
         (
             Stage::Closed,
-            FileReopened(_)
-            | ConsentGiven(_)
-            | ConsentWithdrawn(_)
-            | EntryCorrected(_)
+            FileReopened(_) | ConsentGiven(_) | ConsentWithdrawn(_) | EntryCorrected(_)
             | IdentityErased(_),
         ) => {}
         (Stage::Closed, _) => {

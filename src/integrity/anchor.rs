@@ -62,7 +62,9 @@ pub enum AnchorError {
     KeyExists { path: String },
     #[error("cannot read the anchor file {path}: {problem}")]
     FileUnreadable { path: String, problem: String },
-    #[error("the anchor file is not signed by the key it names (its signature or content was changed)")]
+    #[error(
+        "the anchor file is not signed by the key it names (its signature or content was changed)"
+    )]
     BadSignature,
     #[error("the anchor file's root does not match its heads (its content was changed)")]
     RootMismatch,

@@ -103,10 +103,7 @@ fn end(buffer: &mut [u8], start: usize) {
 pub fn canonical(value: &Value, out: &mut Vec<u8>, skip: Option<&str>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|k| skip != Some(k.as_str()))
-                .collect();
+            let mut keys: Vec<&String> = map.keys().filter(|k| skip != Some(k.as_str())).collect();
             keys.sort_unstable();
             out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
@@ -185,7 +182,10 @@ mod tests {
         let v: Value = serde_json::from_str(r#"{ "z": [true, null, 1.5], "a": "x\"y" }"#).unwrap();
         let mut out = Vec::new();
         canonical(&v, &mut out, None);
-        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":"x\"y","z":[true,null,1.5]}"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":"x\"y","z":[true,null,1.5]}"#
+        );
     }
 
     #[test]

@@ -50,10 +50,16 @@ pub enum Problem {
     /// The child is in an anchor but has no events in the store any more: deleted.
     ChildMissing { anchored_events: u64 },
     /// The child has fewer events than an anchor recorded: its last events were deleted.
-    Truncated { anchored_events: u64, stored_events: u64 },
+    Truncated {
+        anchored_events: u64,
+        stored_events: u64,
+    },
     /// The event the anchor recorded as the child's last one is no longer the same event
     /// (its seal differs): the chain was rewritten.
-    DiffersFromAnchor { anchored_seal: String, stored_seal: String },
+    DiffersFromAnchor {
+        anchored_seal: String,
+        stored_seal: String,
+    },
     /// A stored anchor no longer matches its own signature or root: it was altered.
     AnchorAltered,
 }
@@ -147,7 +153,9 @@ pub fn check_stream(child: &str, rows: &[SealedRow], buffer: &mut Vec<u8>) -> St
                 expected
             }
             None => {
-                check.findings.push(finding(row.sequence, Problem::Unsealed));
+                check
+                    .findings
+                    .push(finding(row.sequence, Problem::Unsealed));
                 expected
             }
             Some(stored) => {

@@ -110,8 +110,13 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
     }
 }
 
+/// A key's store error, with the database's own error kept where there is one (a busy SQLite
+/// write lock must still read as busy).
 fn key_error(e: StoreError) -> AggregateError<ChildFileError> {
-    AggregateError::UnexpectedError(Box::new(e))
+    match e {
+        StoreError::Database(db) => AggregateError::UnexpectedError(Box::new(db)),
+        other => AggregateError::UnexpectedError(Box::new(other)),
+    }
 }
 
 fn unreadable(e: impl std::error::Error + Send + Sync + 'static) -> AggregateError<ChildFileError> {
@@ -140,7 +145,10 @@ fn envelope(
 
 /// The seal of the stream's last event: the stored one, or, for a stream recorded before seals
 /// existed, the chain recomputed over its rows as stored.
-fn head_of(aggregate_id: &str, rows: &[Row]) -> Result<Option<Digest32>, AggregateError<ChildFileError>> {
+fn head_of(
+    aggregate_id: &str,
+    rows: &[Row],
+) -> Result<Option<Digest32>, AggregateError<ChildFileError>> {
     let Some(last) = rows.last() else {
         return Ok(None);
     };
@@ -212,7 +220,10 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             Some(cipher) => identifying::with_cipher(cipher, decode)?,
             None => decode()?,
         };
-        let event_ids = rows.iter().map(|row| Uuid::parse_str(&row.5).ok()).collect();
+        let event_ids = rows
+            .iter()
+            .map(|row| Uuid::parse_str(&row.5).ok())
+            .collect();
         let head = head_of(aggregate_id, &rows)?;
         Ok(LoadedStream {
             events,
@@ -245,8 +256,15 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
                 .map_err(key_error)?,
             known => known,
         };
-        let (serialized, envelopes) =
-            Self::serialize(aggregate_id, current_sequence, head, &key, events, metadata, causes)?;
+        let (serialized, envelopes) = Self::serialize(
+            aggregate_id,
+            current_sequence,
+            head,
+            &key,
+            events,
+            metadata,
+            causes,
+        )?;
         self.repo
             .persist::<ChildFile>(&serialized, None)
             .await

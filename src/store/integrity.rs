@@ -43,8 +43,7 @@ impl<F: FnMut(&str, &[SealedRow])> Streams<F> {
             event_type: event_type.to_string(),
             event_version: event_version.to_string(),
             payload: serde_json::from_str(payload).map_err(|e| unreadable(child, sequence, e))?,
-            metadata: serde_json::from_str(metadata)
-                .map_err(|e| unreadable(child, sequence, e))?,
+            metadata: serde_json::from_str(metadata).map_err(|e| unreadable(child, sequence, e))?,
         });
         Ok(())
     }
@@ -125,9 +124,9 @@ impl Store {
     pub async fn insert_anchor(&self, anchor: &SignedAnchor) -> Result<i64, StoreError> {
         let signed = anchor.to_file_text();
         let a = &anchor.anchor;
-        let id = match self {
-            Store::Sqlite(s) => {
-                sqlx::query_scalar(
+        let id =
+            match self {
+                Store::Sqlite(s) => sqlx::query_scalar(
                     "INSERT INTO anchors (created_at, root, children, events, public_key, signed)
                      VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 )
@@ -138,10 +137,8 @@ impl Store {
                 .bind(&anchor.public_key)
                 .bind(&signed)
                 .fetch_one(s.pool())
-                .await?
-            }
-            Store::Postgres(s) => {
-                sqlx::query_scalar(
+                .await?,
+                Store::Postgres(s) => sqlx::query_scalar(
                     "INSERT INTO anchors (created_at, root, children, events, public_key, signed)
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
@@ -152,9 +149,8 @@ impl Store {
                 .bind(&anchor.public_key)
                 .bind(&signed)
                 .fetch_one(s.pool())
-                .await?
-            }
-        };
+                .await?,
+            };
         Ok(id)
     }
 

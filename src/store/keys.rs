@@ -51,7 +51,10 @@ fn load_or_create(path: &Path) -> Result<[u8; 32], String> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_key(path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path),
-        Err(e) => Err(format!("cannot read the master key {}: {e}", path.display())),
+        Err(e) => Err(format!(
+            "cannot read the master key {}: {e}",
+            path.display()
+        )),
     }
 }
 
@@ -318,32 +321,31 @@ impl Keyring {
         self.checked
             .get_or_try_init(|| async {
                 let mine = self.check_hash()?;
-                let stored: Option<String> = match db {
-                    Db::Sqlite(pool) => {
-                        sqlx::query(
-                            "INSERT INTO master_key_check (id, check_hash) VALUES (1, ?)
-                             ON CONFLICT (id) DO NOTHING",
-                        )
-                        .bind(&mine)
-                        .execute(pool)
-                        .await?;
-                        sqlx::query_scalar("SELECT check_hash FROM master_key_check WHERE id = 1")
-                            .fetch_optional(pool)
-                            .await?
+                // Read first: a store that has its check value is only read here.
+                let mut stored = self.stored_check(db).await?;
+                if stored.is_none() {
+                    match db {
+                        Db::Sqlite(pool) => {
+                            sqlx::query(
+                                "INSERT INTO master_key_check (id, check_hash) VALUES (1, ?)
+                                 ON CONFLICT (id) DO NOTHING",
+                            )
+                            .bind(&mine)
+                            .execute(pool)
+                            .await?;
+                        }
+                        Db::Postgres(pool) => {
+                            sqlx::query(
+                                "INSERT INTO master_key_check (id, check_hash) VALUES (1, $1)
+                                 ON CONFLICT (id) DO NOTHING",
+                            )
+                            .bind(&mine)
+                            .execute(pool)
+                            .await?;
+                        }
                     }
-                    Db::Postgres(pool) => {
-                        sqlx::query(
-                            "INSERT INTO master_key_check (id, check_hash) VALUES (1, $1)
-                             ON CONFLICT (id) DO NOTHING",
-                        )
-                        .bind(&mine)
-                        .execute(pool)
-                        .await?;
-                        sqlx::query_scalar("SELECT check_hash FROM master_key_check WHERE id = 1")
-                            .fetch_optional(pool)
-                            .await?
-                    }
-                };
+                    stored = self.stored_check(db).await?;
+                }
                 if stored.as_deref() == Some(mine.as_str()) {
                     Ok(())
                 } else {
@@ -354,6 +356,14 @@ impl Keyring {
             })
             .await
             .map(|_| ())
+    }
+
+    async fn stored_check(&self, db: Db<'_>) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT check_hash FROM master_key_check WHERE id = 1";
+        Ok(match db {
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_optional(pool).await?,
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_optional(pool).await?,
+        })
     }
 
     /// The keys of `children` (absent ones are left out).
@@ -508,10 +518,10 @@ mod tests {
             serde_json::from_str::<Identifying<String>>(&stored)
         });
         assert!(other.unwrap_err().to_string().contains("does not open"));
-        let erased: Identifying<String> = with_cipher(
-            ChildKey::Erased.cipher("child-a").unwrap(),
-            || serde_json::from_str(&stored).unwrap(),
-        );
+        let erased: Identifying<String> =
+            with_cipher(ChildKey::Erased.cipher("child-a").unwrap(), || {
+                serde_json::from_str(&stored).unwrap()
+            });
         assert!(erased.is_erased());
     }
 

@@ -7,9 +7,9 @@ pub mod access;
 mod admin;
 mod baseline;
 mod centres;
+mod child_files;
 mod integrity;
 mod keys;
-mod child_files;
 mod pg_events;
 mod postgres;
 mod sqlite;
@@ -26,9 +26,9 @@ use crate::domain::{ChildFile, ClinicalCalendar};
 use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
+pub use baseline::RawRow;
 pub(crate) use child_files::ChildFiles;
 pub use keys::{master_key_path, MASTER_KEY_ENV};
-pub use baseline::RawRow;
 pub use pg_events::PgEventRepository;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -249,10 +249,9 @@ impl Store {
     /// table files until vacuum reclaims them (they are never part of a dump).
     pub async fn scrub(&self) -> Result<(), StoreError> {
         if let Self::Sqlite(s) = self {
-            let (busy, _, _): (i64, i64, i64) =
-                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .fetch_one(s.pool())
-                    .await?;
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(s.pool())
+                .await?;
             if busy != 0 {
                 tracing::warn!("the write-ahead log could not be truncated now (another reader); SQLite checkpoints it later");
             }

@@ -135,8 +135,10 @@ fn group(
 ) -> Result<BTreeMap<ChildId, Vec<StoredEvent>>, StoreError> {
     let mut out: BTreeMap<ChildId, Vec<StoredEvent>> = BTreeMap::new();
     // Rows come grouped by child: one cipher per child.
-    let mut current: Option<(String, Option<std::rc::Rc<dyn lifecourse_events::FieldCipher>>)> =
-        None;
+    let mut current: Option<(
+        String,
+        Option<std::rc::Rc<dyn lifecourse_events::FieldCipher>>,
+    )> = None;
     for event in raw {
         if current.as_ref().map(|(c, _)| c) != Some(&event.aggregate_id) {
             let cipher = keys
@@ -378,7 +380,10 @@ impl Store {
                     .collect::<Result<Vec<_>, _>>()?
             }
         };
-        let keys = self.keyring().keys_for(self.db(), &ids_vec(children)).await?;
+        let keys = self
+            .keyring()
+            .keys_for(self.db(), &ids_vec(children))
+            .await?;
         group(raw, &keys)
     }
 
