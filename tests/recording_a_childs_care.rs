@@ -134,6 +134,38 @@ async fn a_reason_and_correlation_travel_with_the_entry(store: TestStore) {
     assert_eq!(m.command_digest.len(), 64);
 }
 
+/// Each entry that follows from another carries that entry's event id as its causation id.
+async fn each_entry_names_what_it_rests_on(store: TestStore) {
+    let child = ChildId::new_random();
+    record_all(&store, child, whole_journey()).await;
+    let history = store.history(child).await.unwrap();
+    assert_eq!(history.len(), 25);
+    // (entry, the entry it rests on), by sequence number, from the journey above.
+    let rests_on: std::collections::BTreeMap<u64, u64> = [
+        (6, 5),   // the plan: its meeting
+        (10, 8),  // a referral outcome: its referral
+        (11, 6),  // goal progress: the plan that set the goal
+        (14, 8),  // the second outcome: the referral
+        (15, 9),  // the correction: the contact it voids
+        (16, 13), // the resolved concern: the concern
+        (17, 12), // the concluded legal matter: its opening
+        (18, 7),  // the service's end: its start
+        (20, 19), // the revision: the second meeting
+    ]
+    .into_iter()
+    .collect();
+    for event in &history {
+        let expected = rests_on
+            .get(&event.sequence)
+            .map(|s| history[*s as usize - 1].event_id.0);
+        assert_eq!(
+            event.metadata.causation_id, expected,
+            "entry #{} {}",
+            event.sequence, event.event_type
+        );
+    }
+}
+
 async fn refused_commands_write_nothing(store: TestStore) {
     let child = ChildId::new_random();
     let r = ReferralId(id(5));
@@ -259,6 +291,7 @@ async fn files_are_kept_apart(store: TestStore) {
 
 on_both_stores!(
     every_command_is_recorded_and_read_back_in_order,
+    each_entry_names_what_it_rests_on,
     a_reason_and_correlation_travel_with_the_entry,
     refused_commands_write_nothing,
     stored_events_cannot_be_updated_or_deleted,

@@ -395,6 +395,39 @@ mod tests {
     }
 
     #[test]
+    fn only_the_centres_coordinator_erases_and_never_by_breaking_the_glass() {
+        let (sud, nord) = (centre("centre-sud"), centre("centre-nord"));
+        let erase = Action::Record(EntryKind::Erasure);
+        let coordinator = principal(Role::Staff(StaffRole::Coordinator));
+        assert_eq!(
+            decide(&coordinator, erase, Scope::File(&sud), None),
+            Ok(Grant::Full)
+        );
+        assert_eq!(
+            decide(&coordinator, erase, Scope::File(&nord), Some("urgent")),
+            Err(Denial::BreakGlass(
+                "opens a file for reading (history, plan, trajectory), never for a list or a write"
+            ))
+        );
+        for role in [
+            Role::Staff(StaffRole::Doctor),
+            Role::Staff(StaffRole::SocialWorker),
+            Role::Staff(StaffRole::Volunteer),
+            Role::CentreAdministrator,
+            Role::Auditor,
+            Role::Researcher,
+        ] {
+            assert!(
+                matches!(
+                    decide(&principal(role), erase, Scope::File(&sud), None),
+                    Err(Denial::Role { .. })
+                ),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
     fn an_auditor_reads_and_never_writes_nor_breaks_the_glass() {
         let auditor = principal(Role::Auditor);
         let (sud, nord) = (centre("centre-sud"), centre("centre-nord"));
