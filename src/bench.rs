@@ -312,6 +312,7 @@ pub async fn run(
     store.create_raw_table().await?;
 
     let commands = options.commands.max(1);
+    let mut one_writer = None;
     for (label, writers) in [("1 writer", 1), ("writers", options.writers.max(1))] {
         let label = if writers == 1 {
             label.to_string()
@@ -347,6 +348,9 @@ pub async fn run(
         }
         join(tasks).await?;
         let engine = Figure::rate(per_writer * writers, started.elapsed());
+        if writers == 1 {
+            one_writer = Some(engine);
+        }
 
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -376,6 +380,44 @@ pub async fn run(
         });
     }
     store.drop_raw_table().await?;
+
+    // What seals and sealed fields cost on the write path: the same commands, one writer, on
+    // children recorded without them (as an earlier release would have).
+    let plain_children = writer_children.min(32);
+    progress(&format!(
+        "recording {commands} one-event commands, 1 writer, without seals or sealed fields"
+    ));
+    store.set_protection(false);
+    let unprotected = async {
+        let mut plain = Vec::with_capacity(plain_children);
+        for i in 0..plain_children {
+            plain.push(child_of(store, calendar, &format!("plain{i}"), 15).await?);
+        }
+        let started = Instant::now();
+        for n in 0..commands {
+            let child = plain[n % plain.len()];
+            let r = request(child, format!("bench-plain-{n}"), contact_on(n + 17));
+            store
+                .record(calendar, r)
+                .await
+                .map_err(|e| record_failed(child, e))?;
+        }
+        Ok::<_, AppError>(Figure::rate(commands, started.elapsed()))
+    }
+    .await;
+    store.set_protection(true);
+    if let Some(engine) = one_writer {
+        rows.push(BenchRow {
+            operation: "record a 1-event command, 1 writer, with seals and sealed fields".into(),
+            unit: "commits",
+            engine,
+            baseline: Some(Baseline {
+                what: "the same command path without them",
+                figure: unprotected?,
+            }),
+            target: "— (their cost)",
+        });
+    }
 
     // Loads of a long file.
     progress(&format!(
@@ -428,6 +470,20 @@ pub async fn run(
             figure: raw_stream,
         }),
         target: "≥ 70% of raw",
+    });
+    progress("verifying every seal");
+    let verified = app.verify(None, None).await?;
+    rows.push(BenchRow {
+        operation: "verify every seal (and the stored anchors)".to_string(),
+        unit: "events",
+        engine: Figure::Rate {
+            per_second: verified.events as f64 / verified.seconds.max(1e-9),
+        },
+        baseline: Some(Baseline {
+            what: "streaming SELECT in commit order + parse",
+            figure: raw_stream,
+        }),
+        target: "≥ 50% of raw",
     });
     if let Some(peak) = peak_kib {
         let what = if reset {

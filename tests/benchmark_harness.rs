@@ -31,7 +31,7 @@ const TINY: [&str; 14] = [
 
 /// Every row a run reports (the operation column starts with these), and whether it has a raw
 /// baseline.
-const ROWS: [(&str, bool); 6] = [
+const ROWS: [(&str, bool); 8] = [
     (
         "record a 1-event command on a child of ~20 entries, 1 writer",
         true,
@@ -40,8 +40,13 @@ const ROWS: [(&str, bool); 6] = [
         "record a 1-event command on a child of ~20 entries, 2 writers",
         true,
     ),
+    (
+        "record a 1-event command, 1 writer, with seals and sealed fields",
+        true,
+    ),
     ("load a child of 10 entries", true),
     ("rebuild all projections", true),
+    ("verify every seal", true),
     ("peak resident memory of the rebuild", false),
     ("gaps worklist of one centre", true),
 ];

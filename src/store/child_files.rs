@@ -98,6 +98,8 @@ pub(crate) struct ChildFiles<R: PersistedEventRepository> {
     reader: StreamReader,
     repo: R,
     keyring: Arc<Keyring>,
+    /// Seals and sealed fields on (always, but for the benchmark's measure of what they cost).
+    protect: std::sync::atomic::AtomicBool,
 }
 
 impl<R: PersistedEventRepository> ChildFiles<R> {
@@ -106,7 +108,14 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             reader,
             repo,
             keyring,
+            protect: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Turns seals and sealed fields off (`false`) or on again: only `lifecourse bench` does, to
+    /// measure their cost on children of their own (recorded like events of an earlier release).
+    pub fn set_protection(&self, on: bool) {
+        self.protect.store(on, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -248,7 +257,9 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
         metadata: &HashMap<String, String>,
         causes: &[Option<Uuid>],
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
+        let protect = self.protect.load(std::sync::atomic::Ordering::SeqCst);
         let key = match key {
+            _ if !protect => ChildKey::Absent,
             ChildKey::Absent => self
                 .keyring
                 .key_for_writing(self.reader.db(), aggregate_id)
@@ -259,7 +270,7 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
         let (serialized, envelopes) = Self::serialize(
             aggregate_id,
             current_sequence,
-            head,
+            protect.then_some(head),
             &key,
             events,
             metadata,
@@ -277,15 +288,17 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
     fn serialize(
         aggregate_id: &str,
         current_sequence: usize,
-        head: Option<Digest32>,
+        head: Option<Option<Digest32>>,
         key: &ChildKey,
         events: Vec<ChildFileEvent>,
         metadata: &HashMap<String, String>,
         causes: &[Option<Uuid>],
     ) -> Result<(Vec<SerializedEvent>, Vec<EventEnvelope<ChildFile>>), AggregateError<ChildFileError>>
     {
-        let cipher = key.cipher(aggregate_id).expect("a key or an erased key");
-        let mut previous = head;
+        // `head` is `None` when nothing is to be sealed (the benchmark's unprotected path).
+        let sealing = head.is_some();
+        let mut previous = head.flatten();
+        let cipher = key.cipher(aggregate_id);
         let mut serialized = Vec::with_capacity(events.len());
         let mut envelopes = Vec::with_capacity(events.len());
         for (i, event) in events.into_iter().enumerate() {
@@ -296,7 +309,7 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             }
             let event_type = event.event_type();
             let event_version = event.event_version();
-            let (payload, stored_metadata) = identifying::with_cipher(cipher.clone(), || {
+            let write = || {
                 let payload = serde_json::to_value(&event)?;
                 let mut stored = own.clone();
                 if let Some(reason) = stored.get_mut("reason") {
@@ -305,26 +318,32 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
                         .map_err(serde::ser::Error::custom)?;
                 }
                 Ok::<_, serde_json::Error>((payload, stored))
-            })
+            };
+            let (payload, stored_metadata) = match &cipher {
+                Some(cipher) => identifying::with_cipher(cipher.clone(), write),
+                None => write(),
+            }
             .map_err(PersistenceError::from)?;
             let mut metadata_value =
                 serde_json::to_value(&stored_metadata).map_err(PersistenceError::from)?;
-            let sealed = seal(
-                &Link {
-                    child: aggregate_id,
-                    sequence: sequence as u64,
-                    event_type: &event_type,
-                    event_version: &event_version,
-                    payload: &payload,
-                    metadata: &metadata_value,
-                },
-                previous.as_ref(),
-            );
-            if let Value::Object(map) = &mut metadata_value {
-                map.insert(SEAL_KEY.to_string(), Value::String(sealed.to_hex()));
+            if sealing {
+                let sealed = seal(
+                    &Link {
+                        child: aggregate_id,
+                        sequence: sequence as u64,
+                        event_type: &event_type,
+                        event_version: &event_version,
+                        payload: &payload,
+                        metadata: &metadata_value,
+                    },
+                    previous.as_ref(),
+                );
+                if let Value::Object(map) = &mut metadata_value {
+                    map.insert(SEAL_KEY.to_string(), Value::String(sealed.to_hex()));
+                }
+                own.insert(SEAL_KEY.to_string(), sealed.to_hex());
+                previous = Some(sealed);
             }
-            own.insert(SEAL_KEY.to_string(), sealed.to_hex());
-            previous = Some(sealed);
             serialized.push(SerializedEvent {
                 aggregate_id: aggregate_id.to_string(),
                 sequence,

@@ -229,6 +229,14 @@ impl Store {
         raw.into_iter().map(|r| r.decode(cipher.as_ref())).collect()
     }
 
+    /// Seals and sealed fields off or on again: only for the benchmark's measure of their cost.
+    pub(crate) fn set_protection(&self, on: bool) {
+        match self {
+            Self::Sqlite(s) => s.event_store().set_protection(on),
+            Self::Postgres(s) => s.event_store().set_protection(on),
+        }
+    }
+
     pub(crate) fn keyring(&self) -> &keys::Keyring {
         match self {
             Self::Sqlite(s) => s.keyring(),
