@@ -415,3 +415,77 @@ fn anchor_keys_are_made_once_and_kept_private() {
     assert!(common::cli::stderr(&again).contains("never overwritten"));
     assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_takes_an_anchor_when_it_starts() {
+    let store = common::sqlite().await;
+    common::record_cohort(&store, 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("anchor.key");
+    let anchors = dir.path().join("anchors");
+    std::fs::create_dir(&anchors).unwrap();
+    common::cli::ok(
+        "sqlite:///unused.db",
+        &["anchor", "--new-key", key.to_str().unwrap()],
+    );
+    let mut server = common::cli::command(
+        &store.url,
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--anchor-key",
+            key.to_str().unwrap(),
+            "--anchor-dir",
+            anchors.to_str().unwrap(),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // The first anchor is taken as the server starts; allow a slow machine a minute.
+    let mut written = Vec::new();
+    for _ in 0..600 {
+        written = std::fs::read_dir(&anchors)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        if !written.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(written.len(), 1, "one anchor file");
+    let name = written[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        name.starts_with("anchor-") && name.ends_with(".json"),
+        "{name}"
+    );
+    // A file is written whole (read it only once it parses), and it verifies the store.
+    let mut anchor = None;
+    for _ in 0..50 {
+        if let Ok(a) = SignedAnchor::read(&written[0]) {
+            anchor = Some(a);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let anchor = anchor.expect("the anchor file reads");
+    assert_eq!(anchor.anchor.children, 2);
+    let output = common::cli::run(
+        &store.url,
+        &["verify", "--anchor", written[0].to_str().unwrap()],
+    );
+    assert_eq!(
+        common::cli::code(&output),
+        Some(0),
+        "{}",
+        common::cli::stdout(&output)
+    );
+    assert!(common::cli::stdout(&output).contains("stored anchors compared: 1"));
+}

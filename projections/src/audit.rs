@@ -89,6 +89,7 @@ pub enum DecisionKind {
     LegalInterventionOpened,
     FileClosed,
     FileTransferred,
+    IdentityErased,
 }
 
 impl DecisionKind {
@@ -103,6 +104,7 @@ impl DecisionKind {
             LegalInterventionOpened(_) => Self::LegalInterventionOpened,
             FileClosed(_) => Self::FileClosed,
             FileTransferred(_) => Self::FileTransferred,
+            IdentityErased(_) => Self::IdentityErased,
             _ => return None,
         })
     }
@@ -116,6 +118,7 @@ impl DecisionKind {
             Self::LegalInterventionOpened => "legal intervention opened",
             Self::FileClosed => "file closed",
             Self::FileTransferred => "file transferred",
+            Self::IdentityErased => "identifying data erased",
         }
     }
 }

@@ -19,6 +19,21 @@ pub struct ServeArgs {
     /// The runner's polling interval in milliseconds (it is also woken by every write)
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    /// Take an anchor when the server starts and then every --anchor-every-hours, signed with
+    /// this key (`lifecourse anchor --new-key`), each also written to --anchor-dir
+    #[arg(
+        long,
+        env = "LIFECOURSE_ANCHOR_KEY_FILE",
+        value_name = "FILE",
+        requires = "anchor_dir"
+    )]
+    anchor_key: Option<std::path::PathBuf>,
+    /// Where the periodic anchor files are written (anchor-YYYYMMDDTHHMMSSZ.json)
+    #[arg(long, value_name = "DIR", requires = "anchor_key")]
+    anchor_dir: Option<std::path::PathBuf>,
+    /// Hours between two periodic anchors
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    anchor_every_hours: u64,
 }
 
 pub async fn serve(app: &App, args: ServeArgs) -> Result<(), AppError> {
@@ -41,9 +56,78 @@ pub async fn serve(app: &App, args: ServeArgs) -> Result<(), AppError> {
         "serving the Lifecourse API on http://{address} ({} store); the API is described at http://{address}/openapi.json; Ctrl-C or SIGTERM stops",
         app.backend()
     );
-    http::serve(app.clone(), listener, options, shutdown_signal()).await?;
+    let anchoring = match (&args.anchor_key, &args.anchor_dir) {
+        (Some(key), Some(dir)) => {
+            let key = crate::integrity::anchor::read_key(key)?;
+            if !dir.is_dir() {
+                return Err(InvalidInput::Unreadable {
+                    what: format!("the anchor directory {}", dir.display()),
+                    message: "it is not a directory".into(),
+                }
+                .into());
+            }
+            let every = std::time::Duration::from_secs(args.anchor_every_hours * 3600);
+            eprintln!(
+                "taking an anchor now and every {} hour(s), written to {}",
+                args.anchor_every_hours,
+                dir.display()
+            );
+            Some(tokio::spawn(anchor_periodically(
+                app.clone(),
+                key,
+                dir.clone(),
+                every,
+            )))
+        }
+        _ => None,
+    };
+    let served = http::serve(app.clone(), listener, options, shutdown_signal()).await;
+    if let Some(task) = anchoring {
+        task.abort();
+    }
+    served?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// Takes an anchor now and then every `every`, each stored and written to `dir`; a failure is
+/// logged (an altered store is refused an anchor) and retried at the next turn.
+async fn anchor_periodically(
+    app: App,
+    key: ed25519_dalek::SigningKey,
+    dir: std::path::PathBuf,
+    every: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match app.anchor(&key).await {
+            Ok(signed) => {
+                let name = format!(
+                    "anchor-{}.json",
+                    signed.anchor.created_at.format("%Y%m%dT%H%M%SZ")
+                );
+                let path = dir.join(&name);
+                // Written beside, then renamed: a reader never sees half a file.
+                let partial = dir.join(format!(".{name}.partial"));
+                let written = std::fs::write(&partial, signed.to_file_text())
+                    .and_then(|()| std::fs::rename(&partial, &path));
+                match written {
+                    Ok(()) => tracing::info!(
+                        file = %path.display(),
+                        children = signed.anchor.children,
+                        root = %signed.anchor.root,
+                        "periodic anchor written"
+                    ),
+                    Err(e) => {
+                        tracing::error!(file = %path.display(), error = %e, "cannot write the periodic anchor (it is stored in the database)")
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "no periodic anchor taken"),
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM.
