@@ -5,7 +5,7 @@
 //! event and COMMIT. All of a command's events still commit together or not at all, and a second
 //! writer of the same sequence still hits the primary key: `AggregateConflict`, as before.
 //!
-//! Snapshots are not used by this engine (`PersistedEventStore::new_event_store`); a snapshot
+//! Snapshots are not used by this engine (`ChildFiles::append` never asks for one); a snapshot
 //! update reaching `persist` is refused rather than silently dropped.
 
 use cqrs_es::persist::{
@@ -38,7 +38,7 @@ const APPEND: &str = "INSERT INTO events
    FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
         AS e(sequence, event_type, event_version, payload, metadata)";
 
-/// The events table of one PostgreSQL database, for cqrs-es's `PersistedEventStore`.
+/// The events table of one PostgreSQL database, a cqrs-es `PersistedEventRepository`.
 pub struct PgEventRepository {
     pool: PgPool,
 }
