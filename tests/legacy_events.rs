@@ -82,4 +82,61 @@ async fn a_schema_1_0_opening_still_loads(store: TestStore) {
     assert_eq!(history[1].event_type, "InitialAssessmentCompleted");
 }
 
-on_both_stores!(a_schema_1_0_opening_still_loads);
+/// A file whose opening was stored in plain text by an earlier release: erasing it hides those
+/// values from every reader, while the stored bytes, never rewritten, keep them.
+async fn erasing_a_file_recorded_before_sealing_hides_its_plain_values(store: TestStore) {
+    use lifecourse::app::{App, NewStaff, Role};
+    let child = ChildId::new_random();
+    store_legacy_row(&store, child).await;
+    let app = App::open(&store.url).await.unwrap();
+    let coordinator = PersonId::parse("coord@centre-sud").unwrap();
+    app.add_staff(NewStaff {
+        person: coordinator.clone(),
+        display_name: "Coordinator".into(),
+        role: Role::Staff(StaffRole::Coordinator),
+        centres: vec![CentreId::parse("centre-sud").unwrap()],
+    })
+    .await
+    .unwrap();
+    let principal = app.principal(&coordinator).await.unwrap();
+    let report = app.verify(Some(child), None).await.unwrap();
+    assert!(report.is_clean());
+    assert_eq!(report.recorded_before_seals, 1);
+
+    app.erase(&principal, child, ErasureReason::RetentionPeriodEnded)
+        .await
+        .unwrap();
+    let history = store.history(child).await.unwrap();
+    assert_eq!(history.len(), 2);
+    let ChildEvent::ChildFileOpened(opened) = &history[0].event else {
+        panic!("{:?}", history[0].event)
+    };
+    assert!(opened.child.given_name.is_erased());
+    assert!(opened.child.family_name.is_erased());
+    assert_eq!(opened.child.birth_date.known(), None);
+    assert!(opened.request.reason.is_erased());
+    common::catch_up_fully(&app).await;
+    let trajectory = app.trajectory(child, None, None).await.unwrap().value;
+    let shown = serde_json::to_string(&trajectory).unwrap();
+    for value in ["Zoé", "Côté", "2013-04-02", "Davidson", "Saint-Nom", "hunger"] {
+        assert!(!shown.contains(value), "{value} in {shown}");
+    }
+    // The event itself is as it was stored: erasure cannot remove plain text written before
+    // sealing existed (README.md, "Erasing a child's identifying data").
+    let mut stored = String::new();
+    store
+        .sealed_streams(Some(child), |_, rows| stored = rows[0].payload.to_string())
+        .await
+        .unwrap();
+    assert!(stored.contains("Zoé"));
+    // The first sealed entry (the erasure) covers the plain one: the file verifies.
+    let report = app.verify(Some(child), None).await.unwrap();
+    assert!(report.is_clean(), "{:#?}", report.findings);
+    assert_eq!((report.events, report.recorded_before_seals), (2, 1));
+    app.close().await;
+}
+
+on_both_stores!(
+    a_schema_1_0_opening_still_loads,
+    erasing_a_file_recorded_before_sealing_hides_its_plain_values,
+);
