@@ -118,7 +118,14 @@ async fn erasing_a_file_recorded_before_sealing_hides_its_plain_values(store: Te
     common::catch_up_fully(&app).await;
     let trajectory = app.trajectory(child, None, None).await.unwrap().value;
     let shown = serde_json::to_string(&trajectory).unwrap();
-    for value in ["Zoé", "Côté", "2013-04-02", "Davidson", "Saint-Nom", "hunger"] {
+    for value in [
+        "Zoé",
+        "Côté",
+        "2013-04-02",
+        "Davidson",
+        "Saint-Nom",
+        "hunger",
+    ] {
         assert!(!shown.contains(value), "{value} in {shown}");
     }
     // The event itself is as it was stored: erasure cannot remove plain text written before
