@@ -312,7 +312,6 @@ pub async fn run(
     store.create_raw_table().await?;
 
     let commands = options.commands.max(1);
-    let mut one_writer = None;
     for (label, writers) in [("1 writer", 1), ("writers", options.writers.max(1))] {
         let label = if writers == 1 {
             label.to_string()
@@ -348,9 +347,6 @@ pub async fn run(
         }
         join(tasks).await?;
         let engine = Figure::rate(per_writer * writers, started.elapsed());
-        if writers == 1 {
-            one_writer = Some(engine);
-        }
 
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -381,43 +377,65 @@ pub async fn run(
     }
     store.drop_raw_table().await?;
 
-    // What seals and sealed fields cost on the write path: the same commands, one writer, on
-    // children recorded without them (as an earlier release would have).
+    // What seals and sealed fields cost on the write path: the same one-event commands, one
+    // writer, alternately on the writers' sealed children and on children recorded without them
+    // (as an earlier release would have), in rounds, so that both see the same machine.
     let plain_children = writer_children.min(32);
     progress(&format!(
-        "recording {commands} one-event commands, 1 writer, without seals or sealed fields"
+        "recording {commands} one-event commands, 1 writer, with and without seals and sealed fields, in alternating rounds"
     ));
     store.set_protection(false);
-    let unprotected = async {
-        let mut plain = Vec::with_capacity(plain_children);
+    let mut plain = Vec::with_capacity(plain_children);
+    let made = async {
         for i in 0..plain_children {
             plain.push(child_of(store, calendar, &format!("plain{i}"), 15).await?);
         }
-        let started = Instant::now();
-        for n in 0..commands {
-            let child = plain[n % plain.len()];
-            let r = request(child, format!("bench-plain-{n}"), contact_on(n + 17));
-            store
-                .record(calendar, r)
-                .await
-                .map_err(|e| record_failed(child, e))?;
-        }
-        Ok::<_, AppError>(Figure::rate(commands, started.elapsed()))
+        Ok::<_, AppError>(())
     }
     .await;
     store.set_protection(true);
-    if let Some(engine) = one_writer {
-        rows.push(BenchRow {
-            operation: "record a 1-event command, 1 writer, with seals and sealed fields".into(),
-            unit: "commits",
-            engine,
-            baseline: Some(Baseline {
-                what: "the same command path without them",
-                figure: unprotected?,
-            }),
-            target: "— (their cost)",
-        });
+    made?;
+    const ROUNDS: usize = 10;
+    let per_round = commands.div_ceil(ROUNDS);
+    let (mut with, mut without) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..ROUNDS {
+        for protected in [true, false] {
+            let files = if protected { &writers_files } else { &plain };
+            store.set_protection(protected);
+            let started = Instant::now();
+            let recorded = async {
+                for n in 0..per_round {
+                    let i = round * per_round + n;
+                    let child = files[i % files.len()];
+                    let tag = if protected { "sealed" } else { "plain" };
+                    let r = request(child, format!("bench-{tag}-{i}"), contact_on(i + 23));
+                    store
+                        .record(calendar, r)
+                        .await
+                        .map_err(|e| record_failed(child, e))?;
+                }
+                Ok::<_, AppError>(())
+            }
+            .await;
+            store.set_protection(true);
+            recorded?;
+            if protected {
+                with += started.elapsed();
+            } else {
+                without += started.elapsed();
+            }
+        }
     }
+    rows.push(BenchRow {
+        operation: "record a 1-event command, 1 writer, with seals and sealed fields".into(),
+        unit: "commits",
+        engine: Figure::rate(per_round * ROUNDS, with),
+        baseline: Some(Baseline {
+            what: "the same commands without them, in alternating rounds",
+            figure: Figure::rate(per_round * ROUNDS, without),
+        }),
+        target: "— (their cost)",
+    });
 
     // Loads of a long file.
     progress(&format!(

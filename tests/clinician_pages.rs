@@ -158,6 +158,18 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
         .expect("a WebDriver session with headless Chromium")
 }
 
+/// Waits until the browser has gone to `path` after a click (a click may return before the next
+/// page has loaded on a busy machine), up to a minute; then the path must be `path`.
+async fn arrived_at(client: &fantoccini::Client, path: &str) {
+    for _ in 0..600 {
+        if client.current_url().await.unwrap().path() == path {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.current_url().await.unwrap().path(), path);
+}
+
 async fn screenshot(client: &fantoccini::Client, name: &str) {
     let png = client.screenshot().await.expect("a screenshot");
     std::fs::write(out_dir("pages-screenshots").join(name), png).expect("save the screenshot");
@@ -230,7 +242,7 @@ async fn a_social_worker_follows_a_gap_and_records_a_family_contact_in_chromium(
     let href = first.attr("href").await.unwrap().expect("a link");
     let name = first.text().await.unwrap();
     first.click().await.unwrap();
-    assert_eq!(c.current_url().await.unwrap().path(), href);
+    arrived_at(&c, &href).await;
     let heading = c
         .find(Locator::Css("main h1"))
         .await
@@ -311,7 +323,7 @@ async fn a_social_worker_follows_a_gap_and_records_a_family_contact_in_chromium(
         .unwrap();
 
     // Back on the child's page: recorded, the note in the timeline, the gap gone.
-    assert_eq!(c.current_url().await.unwrap().path(), href);
+    arrived_at(&c, &href).await;
     let notice = c
         .find(Locator::Css("p.notice"))
         .await

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::{App, AppError};
 use crate::integrity::{
-    anchor, check_anchored, check_stream, missing_child, Anchor, Finding, Head, SignedAnchor,
+    anchor, check_anchored, check_stream, missing_child, Anchor, Finding, Head, RawSealed,
+    SealedRow, SignedAnchor,
 };
 
 /// What `verify` found.
@@ -65,6 +66,17 @@ impl AnchorSummary {
     }
 }
 
+/// What the checker found over every stream.
+#[derive(Default)]
+struct Tally {
+    children: u64,
+    events: u64,
+    legacy: u64,
+    findings: Vec<Finding>,
+    seen: std::collections::HashSet<String>,
+    heads: Vec<Head>,
+}
+
 /// What the anchors say each child held: sequence and seal, per child.
 type Anchored = HashMap<String, Vec<(u64, String)>>;
 
@@ -107,32 +119,63 @@ impl App {
             let id = child.to_string();
             anchored.retain(|c, _| *c == id);
         }
-        let mut children = 0u64;
-        let mut events = 0u64;
-        let mut legacy = 0u64;
-        let mut seen: std::collections::HashSet<String> = Default::default();
-        let mut buffer = Vec::with_capacity(4096);
-        let mut heads = Vec::new();
-        self.store
-            .sealed_streams(only, |child, rows| {
-                let check = check_stream(child, rows, &mut buffer);
+        // The store is read on this task; rows are parsed and hashed on a thread of their own,
+        // so reading and hashing overlap.
+        let (to_checker, rows) = std::sync::mpsc::sync_channel::<(String, Vec<RawSealed>)>(64);
+        let checker = tokio::task::spawn_blocking(move || {
+            let mut tally = Tally::default();
+            let mut buffer = Vec::with_capacity(4096);
+            for (child, raw) in rows {
+                let parsed: Vec<SealedRow> = raw.into_iter().map(RawSealed::parse).collect();
+                let check = check_stream(&child, &parsed, &mut buffer);
                 if let Some((sequence, seal)) = check.head {
-                    heads.push(Head {
-                        child: child.to_string(),
+                    tally.heads.push(Head {
+                        child: child.clone(),
                         sequence,
                         seal: seal.to_hex(),
                     });
                 }
-                children += 1;
-                events += rows.len() as u64;
-                legacy += check.unsealed_legacy;
-                findings.extend(check.findings);
-                if let Some(heads) = anchored.get(child) {
-                    findings.extend(check_anchored(child, heads, &check.seals));
-                    seen.insert(child.to_string());
+                tally.children += 1;
+                tally.events += parsed.len() as u64;
+                tally.legacy += check.unsealed_legacy;
+                tally.findings.extend(check.findings);
+                if let Some(heads) = anchored.get(&child) {
+                    tally
+                        .findings
+                        .extend(check_anchored(&child, heads, &check.seals));
+                    tally.seen.insert(child);
                 }
+            }
+            (tally, anchored)
+        });
+        let read = self
+            .store
+            .sealed_streams(only, |child, rows| {
+                // Fails only when the checker has stopped, which it does only by panicking.
+                let _ = to_checker.send((child.to_string(), rows));
             })
-            .await?;
+            .await;
+        drop(to_checker);
+        let (tally, anchored) = match checker.await {
+            Ok(done) => done,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => {
+                return Err(AppError::Output {
+                    format: "verify",
+                    message: join.to_string(),
+                })
+            }
+        };
+        read?;
+        let Tally {
+            children,
+            events,
+            legacy,
+            findings: found,
+            seen,
+            heads,
+        } = tally;
+        findings.extend(found);
         let mut gone: BTreeMap<&String, u64> = BTreeMap::new();
         for (child, heads) in &anchored {
             if !seen.contains(child) {

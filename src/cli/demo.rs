@@ -151,6 +151,8 @@ pub async fn run(app: &App, url: &str, args: DemoArgs) -> Result<(), AppError> {
     out!("  lifecourse plan CHILD_ID        a child's current action plan");
     out!("  lifecourse trajectory CHILD_ID  a child's whole trajectory");
     out!("  lifecourse indicators           the centre's indicators over the last year");
+    out!("  lifecourse audit CHILD_ID       who decided what, when, knowing what");
+    out!("  lifecourse verify               prove that no event was altered behind the engine's back");
     Ok(())
 }
 

@@ -12,5 +12,6 @@ pub mod verify;
 pub use anchor::{Anchor, AnchorError, SignedAnchor};
 pub use chain::{seal, Digest32, Link, SEAL_KEY};
 pub use verify::{
-    check_anchored, check_stream, missing_child, Finding, Head, Problem, SealedRow, StreamCheck,
+    check_anchored, check_stream, missing_child, Finding, Head, Problem, RawSealed, SealedRow,
+    StreamCheck,
 };

@@ -28,6 +28,30 @@ impl SealedRow {
     }
 }
 
+/// One stored event as read, before parsing.
+pub struct RawSealed {
+    pub sequence: u64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+}
+
+impl RawSealed {
+    /// Parsed for checking. A payload or metadata that is no longer JSON (SQLite stores text) is
+    /// kept as a string, whose seal cannot match: the event is reported as changed.
+    pub fn parse(self) -> SealedRow {
+        let json = |text: String| serde_json::from_str(&text).unwrap_or(Value::String(text));
+        SealedRow {
+            sequence: self.sequence,
+            event_type: self.event_type,
+            event_version: self.event_version,
+            payload: json(self.payload),
+            metadata: json(self.metadata),
+        }
+    }
+}
+
 /// What is wrong with one event, or one child.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]

@@ -6,63 +6,53 @@ use lifecourse_events::ChildId;
 use sqlx::Row;
 
 use super::{Store, StoreError, AGGREGATE_TYPE};
-use crate::integrity::{SealedRow, SignedAnchor};
-
-fn unreadable(child: &str, sequence: i64, e: impl ToString) -> StoreError {
-    StoreError::Unreadable {
-        child: child.to_string(),
-        sequence,
-        problem: e.to_string(),
-    }
-}
+use crate::integrity::{RawSealed, SignedAnchor};
 
 /// Groups rows arriving in (child, sequence) order into streams handed to `each`.
-struct Streams<F: FnMut(&str, &[SealedRow])> {
+struct Streams<F: FnMut(&str, Vec<RawSealed>)> {
     child: String,
-    rows: Vec<SealedRow>,
+    rows: Vec<RawSealed>,
     each: F,
 }
 
-impl<F: FnMut(&str, &[SealedRow])> Streams<F> {
+impl<F: FnMut(&str, Vec<RawSealed>)> Streams<F> {
     fn push(
         &mut self,
         child: &str,
         sequence: i64,
-        event_type: &str,
-        event_version: &str,
-        payload: &str,
-        metadata: &str,
-    ) -> Result<(), StoreError> {
+        event_type: String,
+        event_version: String,
+        payload: String,
+        metadata: String,
+    ) {
         if child != self.child {
             self.flush();
             self.child.clear();
             self.child.push_str(child);
         }
-        self.rows.push(SealedRow {
+        self.rows.push(RawSealed {
             sequence: sequence as u64,
-            event_type: event_type.to_string(),
-            event_version: event_version.to_string(),
-            payload: serde_json::from_str(payload).map_err(|e| unreadable(child, sequence, e))?,
-            metadata: serde_json::from_str(metadata).map_err(|e| unreadable(child, sequence, e))?,
+            event_type,
+            event_version,
+            payload,
+            metadata,
         });
-        Ok(())
     }
 
     fn flush(&mut self) {
         if !self.rows.is_empty() {
-            (self.each)(&self.child, &self.rows);
-            self.rows.clear();
+            (self.each)(&self.child, std::mem::take(&mut self.rows));
         }
     }
 }
 
 impl Store {
     /// Every child's stream (or one child's), as stored, in child then sequence order; `each` is
-    /// called once per child with its rows.
+    /// called once per child with its rows, as text.
     pub async fn sealed_streams(
         &self,
         only: Option<ChildId>,
-        each: impl FnMut(&str, &[SealedRow]),
+        each: impl FnMut(&str, Vec<RawSealed>),
     ) -> Result<(), StoreError> {
         let only = only.map(|c| c.to_string());
         let mut streams = Streams {
@@ -90,7 +80,7 @@ impl Store {
                         row.try_get(3)?,
                         row.try_get(4)?,
                         row.try_get(5)?,
-                    )?;
+                    );
                 }
             }
             Store::Postgres(s) => {
@@ -112,7 +102,7 @@ impl Store {
                         row.try_get(3)?,
                         row.try_get(4)?,
                         row.try_get(5)?,
-                    )?;
+                    );
                 }
             }
         }
