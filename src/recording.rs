@@ -54,11 +54,15 @@ impl CommandRequest {
         }
     }
 
-    /// SHA-256 of the child and the command: what a retry must repeat exactly.
+    /// The child and the command, as the digest a retry must repeat exactly is taken over.
+    fn digest_input(&self) -> Vec<u8> {
+        serde_json::to_vec(&(&self.child_id, &self.command)).expect("commands always serialise")
+    }
+
+    /// SHA-256 of the child and the command (the digest of a child without a key, and of events
+    /// recorded before keys existed).
     pub fn digest(&self) -> String {
-        let bytes = serde_json::to_vec(&(&self.child_id, &self.command))
-            .expect("commands always serialise");
-        Sha256::digest(bytes)
+        Sha256::digest(self.digest_input())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -125,10 +129,17 @@ pub(crate) async fn record<R: PersistedEventRepository>(
     request: CommandRequest,
 ) -> Result<Recorded, RecordError> {
     let child = request.child_id.to_string();
-    let metadata = request.metadata();
+    let mut metadata = request.metadata();
     let loaded = store.load_stream(&child).await.map_err(storage)?;
+    let key = store
+        .key_for_writing(&child, loaded.key.clone())
+        .await
+        .map_err(storage)?;
+    // Under the child's key: the stored digest confirms no guess of what the command said.
+    metadata.command_digest = key.command_digest(&request.digest_input());
+    let plain_digest = request.digest();
     let stream = loaded.events;
-    if let Some(first) = earlier_result(&request, &metadata.command_digest, &stream)? {
+    if let Some(first) = earlier_result(&request, &[&metadata.command_digest, &plain_digest], &stream)? {
         tracing::info!("retry answered from the first recording");
         return Ok(first);
     }
@@ -163,7 +174,7 @@ pub(crate) async fn record<R: PersistedEventRepository>(
             &child,
             current_sequence,
             loaded.head,
-            loaded.key.clone(),
+            key,
             events,
             &metadata.to_map(),
             &causes,
@@ -182,7 +193,7 @@ pub(crate) async fn record<R: PersistedEventRepository>(
         Err(err) if is_conflict(&err) => {
             // Whoever wrote first may have been this very command, retried concurrently.
             let stream = store.load_stream(&child).await.map_err(storage)?.events;
-            match earlier_result(&request, &metadata.command_digest, &stream)? {
+            match earlier_result(&request, &[&metadata.command_digest, &plain_digest], &stream)? {
                 Some(first) => Ok(first),
                 None => {
                     tracing::warn!("concurrent write on the same file");
@@ -233,10 +244,11 @@ fn entry(e: &EventEnvelope<ChildFile>) -> RecordedEntry {
     }
 }
 
-/// The first recording of this idempotency key in the stream, if any.
+/// The first recording of this idempotency key in the stream, if any. `digests` are the forms the
+/// same command's digest may have been stored in (under the child's key, or plain).
 fn earlier_result(
     request: &CommandRequest,
-    digest: &str,
+    digests: &[&str],
     stream: &[EventEnvelope<ChildFile>],
 ) -> Result<Option<Recorded>, RecordError> {
     let key = request.idempotency_key.as_str();
@@ -247,7 +259,8 @@ fn earlier_result(
     let Some(first) = earlier.first() else {
         return Ok(None);
     };
-    if first.metadata.get("command_digest").map(String::as_str) != Some(digest) {
+    let stored = first.metadata.get("command_digest").map(String::as_str);
+    if !digests.iter().any(|d| Some(*d) == stored) {
         return Err(RecordError::KeyReused {
             key: request.idempotency_key.clone(),
             child_id: request.child_id,

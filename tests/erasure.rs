@@ -251,8 +251,8 @@ async fn erasing_leaves_no_identifying_value_anywhere(store: TestStore) {
         .await
         .unwrap();
     assert!(again.recorded.replayed && !again.key_destroyed);
-    common::catch_up_fully(&app).await;
-    store.scrub().await.unwrap();
+    // `erase` itself brought the read models up to date (on either store) and scrubbed SQLite's
+    // log: nothing is caught up here.
 
     // Every view of the erased child: nothing identifying; the rest of the trajectory remains.
     let views = every_view(&app, erased).await;
@@ -362,6 +362,13 @@ async fn the_command_line_erases_with_confirmation_only(store: TestStore) {
         all.extend_from_slice(args);
         common::cli::run(&store.url, &all)
     };
+    // An erasure is not an ordinary command: it would leave the key alive.
+    let as_command = format!(
+        r#"{{"child_id":"{id}","idempotency_key":"e1","command":{{"type":"erase_identity","occurred_on":"2024-03-08","reason":"court_order"}}}}"#
+    );
+    let refused = common::cli::record(&store.url, "coord@centre-sud", &as_command);
+    assert_eq!(common::cli::code(&refused), Some(2), "{}", common::cli::stderr(&refused));
+    assert!(common::cli::stderr(&refused).contains("use `lifecourse --as COORDINATOR erase"));
     let unconfirmed = erase(&["--reason", "court-order"]);
     assert_eq!(common::cli::code(&unconfirmed), Some(2));
     assert!(common::cli::stderr(&unconfirmed).contains("cannot be undone: add --yes"));
@@ -406,7 +413,49 @@ async fn the_command_line_erases_with_confirmation_only(store: TestStore) {
     }
 }
 
+/// An erasure stored, then the process stopped before the key was destroyed: every reader
+/// already sees the file without its identity, and `erase` again — another day, another reason
+/// — completes it instead of being refused.
+async fn a_half_done_erasure_hides_the_identity_and_is_completed(store: TestStore) {
+    let app = App::open(&store.url).await.unwrap();
+    let sw = staff(&app, "sw1@centre-sud", Role::Staff(StaffRole::SocialWorker)).await;
+    let coordinator = staff(&app, "coord@centre-sud", Role::Staff(StaffRole::Coordinator)).await;
+    let child = record_child(&app, &sw, &ERASED_CHILD).await;
+    // The entry alone, as the first half of an erasure leaves it (below the application layer).
+    store
+        .record(
+            calendar(),
+            request(
+                child,
+                &format!("erase-{child}"),
+                ChildFileCommand::EraseIdentity(IdentityErased {
+                    occurred_on: date("2024-03-09"),
+                    reason: ErasureReason::CourtOrder,
+                }),
+            ),
+        )
+        .await
+        .unwrap();
+    let history = app.history(child).await.unwrap().value;
+    let shown = lifecourse::cli::history::render_text(&history);
+    assert_eq!(
+        found_in(shown.as_bytes(), &ERASED_CHILD.values()),
+        Vec::<&str>::new()
+    );
+    let done = app
+        .erase(&coordinator, child, ErasureReason::RequestOfThePerson)
+        .await
+        .unwrap();
+    assert!(done.recorded.replayed && done.key_destroyed);
+    assert_eq!(done.recorded.entries[0].sequence, 7);
+    assert_eq!(store.history(child).await.unwrap().len(), 7);
+    let bytes = database_bytes(&store);
+    assert_eq!(found_in(&bytes, &ERASED_CHILD.values()), Vec::<&str>::new());
+    app.close().await;
+}
+
 on_both_stores!(
     erasing_leaves_no_identifying_value_anywhere,
     the_command_line_erases_with_confirmation_only,
+    a_half_done_erasure_hides_the_identity_and_is_completed,
 );

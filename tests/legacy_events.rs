@@ -15,10 +15,13 @@ const V1_FIXTURE: &str = include_str!("../events/tests/fixtures/child_file_opene
 async fn store_legacy_row(store: &Store, child: ChildId) {
     let row: serde_json::Value = serde_json::from_str(V1_FIXTURE).unwrap();
     let (payload, metadata) = (row["payload"].to_string(), row["metadata"].to_string());
-    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)";
+    // Recorded in 2019, before this store began sealing.
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at)";
     match store {
         Store::Sqlite(s) => {
-            sqlx::query(&format!("{insert} VALUES ('ChildFile', ?, 1, ?, ?, ?, ?)"))
+            sqlx::query(&format!(
+                "{insert} VALUES ('ChildFile', ?, 1, ?, ?, ?, ?, '2019-09-12T14:00:00.000Z')"
+            ))
                 .bind(child.to_string())
                 .bind(row["event_type"].as_str())
                 .bind(row["event_version"].as_str())
@@ -29,7 +32,7 @@ async fn store_legacy_row(store: &Store, child: ChildId) {
                 .map(|_| ())
         }
         Store::Postgres(s) => sqlx::query(&format!(
-            "{insert} VALUES ('ChildFile', $1, 1, $2, $3, $4::jsonb, $5::jsonb)"
+            "{insert} VALUES ('ChildFile', $1, 1, $2, $3, $4::jsonb, $5::jsonb, '2019-09-12T14:00:00Z')"
         ))
         .bind(child.to_string())
         .bind(row["event_type"].as_str())

@@ -157,9 +157,9 @@ async fn an_untouched_store_verifies_clean(store: TestStore) {
 }
 
 async fn every_change_behind_the_engine_is_named(store: TestStore) {
-    let children = common::record_cohort(&store, 6).await;
-    let [a, b, c, d, e, f] = children[..] else {
-        panic!("six children");
+    let children = common::record_cohort(&store, 7).await;
+    let [a, b, c, d, e, f, g] = children[..] else {
+        panic!("seven children");
     };
     for child in &children {
         assert!(
@@ -169,6 +169,7 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
     }
     let d_events = events_of(&store, d).await;
     let f_events = events_of(&store, f).await;
+    let g_events = events_of(&store, g).await;
     let app = App::open(&store.url).await.unwrap();
     app.anchor(&key()).await.unwrap();
 
@@ -214,6 +215,13 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
     ] {
         assert_eq!(su.run(sql, &[&e.to_string()]).await, 2);
     }
+    // g: every seal of the file removed, as if it had been recorded before seals existed.
+    let strip = if store.url.starts_with("sqlite:") {
+        "UPDATE events SET metadata = json_remove(metadata, char(36) || '.seal') WHERE aggregate_id = $1"
+    } else {
+        "UPDATE events SET metadata = metadata - 'seal' WHERE aggregate_id = $1"
+    };
+    assert_eq!(su.run(strip, &[&g.to_string()]).await, g_events);
     // f: the whole file deleted.
     let n = su
         .run(
@@ -225,7 +233,7 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
     drop(su);
 
     let report = app.verify(None, None).await.unwrap();
-    let expected = vec![
+    let mut expected = vec![
         finding(a, Some(2), Problem::Changed),
         finding(b, Some(3), Problem::Changed),
         finding(c, Some(4), Problem::Missing),
@@ -248,8 +256,11 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
             },
         ),
     ];
+    // g's seals are gone, but it was recorded after the store began sealing.
+    expected.extend((1..=g_events).map(|s| finding(g, Some(s), Problem::Unsealed)));
     assert_eq!(sorted(report.findings), sorted(expected));
-    assert_eq!(report.children, 5);
+    assert_eq!(report.children, 6);
+    assert_eq!(report.recorded_before_seals, 0);
 
     // The command line says the same, and exits 5.
     let output = common::cli::run(&store.url, &["verify"]);
@@ -260,7 +271,10 @@ async fn every_change_behind_the_engine_is_named(store: TestStore) {
         common::cli::stderr(&output)
     );
     let text = common::cli::stdout(&output);
-    assert!(text.contains("9 problem(s) found"), "{text}");
+    assert!(
+        text.contains(&format!("{} problem(s) found", 9 + g_events)),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("child {c} entry #4: deleted")),
         "{text}"
@@ -374,6 +388,39 @@ async fn an_anchor_file_catches_a_chain_rewritten_whole(store: TestStore) {
     );
     assert_eq!(common::cli::code(&output), Some(2));
     assert!(common::cli::stderr(&output).contains("not signed by the key it names"));
+
+    // Re-signed whole with someone else's key, it holds together; pinned to the centre's
+    // public key, it is refused, and so is a stored anchor signed by that other key.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let resigned = kept.anchor.clone().sign(&other);
+    let resigned_file = dir.path().join("resigned.json");
+    std::fs::write(&resigned_file, resigned.to_file_text()).unwrap();
+    let centre_key = hex::encode(key().verifying_key().to_bytes());
+    let output = common::cli::run(
+        &store.url,
+        &[
+            "verify",
+            "--anchor",
+            resigned_file.to_str().unwrap(),
+            "--public-key",
+            &centre_key,
+        ],
+    );
+    assert_eq!(common::cli::code(&output), Some(2));
+    assert!(
+        common::cli::stderr(&output).contains("not by the expected key"),
+        "{}",
+        common::cli::stderr(&output)
+    );
+    // With the stored anchors gone, the store verifies, and someone takes an anchor with their
+    // own key: pinned to the centre's key, it is named.
+    app.anchor(&other).await.unwrap();
+    let report = app.verify_pinned(None, None, Some(&centre_key)).await.unwrap();
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+    assert!(matches!(
+        report.findings[0].problem,
+        Problem::AnchorForeignKey { .. }
+    ));
     app.close().await;
 }
 

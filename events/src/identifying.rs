@@ -31,8 +31,10 @@ use crate::values::ClinicalDate;
 pub const ERASED_TEXT: &str = "(erased)";
 /// What a sealed text field read without its key reads as.
 pub const SEALED_TEXT: &str = "(sealed)";
-/// The prefix of a sealed text stored where only a string fits (the metadata's `reason`).
-pub const SEALED_PREFIX: &str = "sealed:";
+/// The prefix of a sealed text stored where only a string fits (the metadata's `reason`). It
+/// starts with a control character, which no text from outside may hold (commands are refused
+/// with one), so no plain reason of an earlier release can be taken for a sealed one.
+pub const SEALED_PREFIX: &str = "\u{1}sealed:";
 
 /// Encrypts and decrypts one child's identifying fields (implemented by the store).
 pub trait FieldCipher {

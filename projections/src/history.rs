@@ -51,7 +51,7 @@ impl Entry<'_> {
 }
 
 /// `event` without any identifying value: its fields and the recorder's reason read as erased.
-fn without_identity(event: &StoredEvent) -> StoredEvent {
+pub fn without_identity(event: &StoredEvent) -> StoredEvent {
     let mut erased = StoredEvent {
         event: lifecourse_events::identifying::without_identity(&event.event),
         ..event.clone()
@@ -60,6 +60,20 @@ fn without_identity(event: &StoredEvent) -> StoredEvent {
         erased.metadata.reason = Some(Identifying::erased());
     }
     erased
+}
+
+/// A file's events as every reader must see them: once the file holds an erasure, without any
+/// identifying value, whatever the store could still open.
+pub fn as_shown(mut events: Vec<StoredEvent>) -> Vec<StoredEvent> {
+    if events
+        .iter()
+        .any(|e| matches!(e.event, ChildEvent::IdentityErased(_)))
+    {
+        for e in &mut events {
+            *e = without_identity(e);
+        }
+    }
+    events
 }
 
 impl ChildHistory {

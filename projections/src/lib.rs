@@ -13,7 +13,7 @@
 pub mod audit;
 pub mod describe;
 pub mod follow_up;
-mod history;
+pub mod history;
 pub mod indicators;
 pub mod lifecycle;
 mod plan;

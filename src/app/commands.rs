@@ -73,6 +73,9 @@ impl CommandInput {
         if input.recorded_by.is_some() {
             return Err(InvalidInput::RecordedByInBody);
         }
+        if matches!(input.command, ChildFileCommand::EraseIdentity(_)) {
+            return Err(InvalidInput::EraseNotACommand);
+        }
         // A second, untyped read to walk every text: the typed parse above is the one whose
         // errors carry a line and column, so it goes first.
         let value: serde_json::Value =
@@ -414,7 +417,7 @@ fn check_texts(value: &serde_json::Value, path: &mut String) -> Result<(), Inval
 
 impl App {
     /// The channel of whoever is acting (the command line when no one is).
-    fn channel(&self) -> Channel {
+    pub(super) fn channel(&self) -> Channel {
         self.acting().map_or(Channel::Cli, |a| a.channel)
     }
 }

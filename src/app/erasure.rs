@@ -8,8 +8,10 @@
 use lifecourse_events::*;
 use serde::Serialize;
 
-use super::{App, AppError, CommandInput, Principal};
-use crate::recording::Recorded;
+use super::access::{Action, EntryKind};
+use super::{App, AppError, Principal};
+use crate::domain::{ChildFileCommand, ClinicalCalendar};
+use crate::recording::{CommandRequest, Recorded, RecordedEntry};
 
 /// What `erase` did.
 #[derive(Clone, Debug, Serialize)]
@@ -30,28 +32,81 @@ impl App {
         child: ChildId,
         reason: ErasureReason,
     ) -> Result<Erasure, AppError> {
-        let centre =
-            lifecourse_projections::ChildHistory::from_events(self.store.history(child).await?)
-                .centre()
-                .ok_or(AppError::UnknownChild(child))?;
-        let today = self.today(Some(&centre)).await?;
-        let command = serde_json::json!({
-            "child_id": child,
-            "idempotency_key": format!("erase-{child}"),
-            "command": {"type": "erase_identity", "occurred_on": today, "reason": reason},
-        });
-        let input = CommandInput::parse(&command.to_string())?;
-        let recorded = self.record(principal, input).await?;
+        let history = self.store.history(child).await?;
+        let centre = lifecourse_projections::ChildHistory::from_events(history.iter().cloned())
+            .centre()
+            .ok_or(AppError::UnknownChild(child))?;
+        // An erasure already on record (the key's destruction may not have happened: a crash, a
+        // lost connection) is completed, not recorded again, whatever day or reason is given.
+        let earlier = history
+            .iter()
+            .find(|e| matches!(e.event, ChildEvent::IdentityErased(_)));
+        let recorded = match earlier {
+            Some(entry) => {
+                self.guard_erasure(principal, child).await?;
+                Recorded {
+                    child_id: child,
+                    idempotency_key: entry.metadata.idempotency_key.clone(),
+                    entries: vec![RecordedEntry {
+                        sequence: entry.sequence,
+                        event_type: entry.event_type.clone(),
+                    }],
+                    replayed: true,
+                }
+            }
+            None => {
+                let today = self.today(Some(&centre)).await?;
+                let command = ChildFileCommand::EraseIdentity(IdentityErased {
+                    occurred_on: today,
+                    reason,
+                });
+                let request = CommandRequest::new(
+                    child,
+                    IdempotencyKey::parse(format!("erase-{child}"))
+                        .map_err(|e| AppError::Output {
+                            format: "erasure",
+                            message: e.to_string(),
+                        })?,
+                    principal_recorder(principal, &centre),
+                    command,
+                );
+                self.guard_erasure(principal, child).await?;
+                self.record_request(principal, ClinicalCalendar { today }, request)
+                    .await?
+            }
+        };
         let key_destroyed = self.store.erase_key(child).await?;
-        tracing::warn!(%child, %reason, person = %principal.person, key_destroyed, "identifying data erased");
-        // The embedded store's read models are re-folded now, then its log is checkpointed so
-        // no page of the file still holds what the views said before.
-        self.catch_up_if_embedded().await?;
+        tracing::warn!(%child, person = %principal.person, key_destroyed, "identifying data erased");
+        // The read models are re-folded now (a history holding the erasure carries no
+        // identifying value), on either store; then SQLite's log is checkpointed so no page of
+        // the file still holds what the views said before.
+        self.catch_up().await?;
         self.store.scrub().await?;
         Ok(Erasure {
             child_id: child,
             recorded,
             key_destroyed,
         })
+    }
+
+    /// The access policy for an erasure of `child`'s file, by `principal`.
+    async fn guard_erasure(&self, principal: &Principal, child: ChildId) -> Result<(), AppError> {
+        let acting = self.acting_as(principal.clone(), self.channel());
+        acting
+            .guard_file(Action::Record(EntryKind::Erasure), child)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A recorder placeholder: `record_request` sets the real one from the principal.
+fn principal_recorder(principal: &Principal, centre: &CentreId) -> Recorder {
+    Recorder {
+        person: principal.person.clone(),
+        role: principal
+            .role
+            .recording_role()
+            .unwrap_or(StaffRole::Coordinator),
+        centre: centre.clone(),
     }
 }

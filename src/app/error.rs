@@ -176,6 +176,8 @@ pub enum InvalidInput {
     NoCentre,
     #[error("cannot read {what}: {message}")]
     Unreadable { what: String, message: String },
+    #[error("an erasure is not recorded as a command: it destroys the child's key too; use `lifecourse --as COORDINATOR erase CHILD_ID --reason REASON --yes`")]
+    EraseNotACommand,
     #[error("{what}: add --yes to go ahead")]
     Unconfirmed { what: &'static str },
     #[error("{0} works for several centres: name the centre")]

@@ -97,22 +97,52 @@ impl App {
         only: Option<ChildId>,
         anchor_file: Option<&SignedAnchor>,
     ) -> Result<VerifyReport, AppError> {
+        self.verify_pinned(only, anchor_file, None).await
+    }
+
+    /// As `verify`, and when `public_key` (hex) is given, every anchor — the file's and the
+    /// stored ones — must be signed by that key: the file is refused otherwise, and a stored
+    /// anchor signed by another key is a finding.
+    pub async fn verify_pinned(
+        &self,
+        only: Option<ChildId>,
+        anchor_file: Option<&SignedAnchor>,
+        public_key: Option<&str>,
+    ) -> Result<VerifyReport, AppError> {
+        use crate::integrity::Problem;
         let started = Instant::now();
         let mut findings = Vec::new();
         let mut anchored = Anchored::new();
         let stored = self.store.anchors().await?;
+        let pinned = |a: &SignedAnchor| {
+            public_key.is_none_or(|k| k.eq_ignore_ascii_case(&a.public_key))
+        };
         for (id, text) in &stored {
-            match serde_json::from_str::<SignedAnchor>(text) {
-                Ok(a) if a.check().is_ok() => add_heads(&mut anchored, &a.anchor.heads),
-                _ => findings.push(Finding {
-                    child: format!("(stored anchor #{id})"),
-                    sequence: None,
-                    problem: crate::integrity::Problem::AnchorAltered,
-                }),
-            }
+            let problem = match serde_json::from_str::<SignedAnchor>(text) {
+                Ok(a) if a.check().is_ok() && pinned(&a) => {
+                    add_heads(&mut anchored, &a.anchor.heads);
+                    continue;
+                }
+                Ok(a) if a.check().is_ok() => Problem::AnchorForeignKey {
+                    key_fingerprint: anchor::fingerprint(&a.public_key),
+                },
+                _ => Problem::AnchorAltered,
+            };
+            findings.push(Finding {
+                child: format!("(stored anchor #{id})"),
+                sequence: None,
+                problem,
+            });
         }
         if let Some(file) = anchor_file {
             file.check()?;
+            if let Some(expected) = public_key.filter(|_| !pinned(file)) {
+                return Err(anchor::AnchorError::UnexpectedKey {
+                    found: anchor::fingerprint(&file.public_key),
+                    expected: anchor::fingerprint(expected),
+                }
+                .into());
+            }
             add_heads(&mut anchored, &file.anchor.heads);
         }
         if let Some(child) = only {

@@ -9,6 +9,15 @@ use super::{json, Format};
 use crate::app::{AnchorSummary, App, AppError, VerifyReport};
 use crate::integrity::{anchor, SignedAnchor};
 
+fn public_key(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err("expected 64 hexadecimal characters (an ed25519 public key)".into())
+    }
+}
+
 #[derive(Args, Debug)]
 #[command(
     long_about = "Recomputes the seal of every event (a SHA-256 over what the engine wrote and the \
@@ -26,6 +35,10 @@ pub struct VerifyArgs {
     /// An anchor file written by `lifecourse anchor`, to compare the store with
     #[arg(long, value_name = "FILE")]
     anchor: Option<PathBuf>,
+    /// The centre's anchor public key (64 hex characters, as `anchor --new-key` prints it): every
+    /// anchor must be signed by it; without it an anchor is checked against the key it names
+    #[arg(long, env = "LIFECOURSE_ANCHOR_PUBLIC_KEY", value_name = "HEX", value_parser = public_key)]
+    public_key: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -62,7 +75,9 @@ pub async fn verify(app: &App, args: VerifyArgs) -> Result<(), AppError> {
         Some(path) => Some(SignedAnchor::read(path)?),
         None => None,
     };
-    let report = app.verify(args.child_id, file.as_ref()).await?;
+    let report = app
+        .verify_pinned(args.child_id, file.as_ref(), args.public_key.as_deref())
+        .await?;
     match args.format {
         Format::Json => out!("{}", json(&report)?),
         Format::Text => out!("{}", render(&report).trim_end()),

@@ -12,6 +12,8 @@ use super::chain::{seal_with, Digest32, Link, SEAL_KEY};
 /// One stored event as `verify` reads it.
 pub struct SealedRow {
     pub sequence: u64,
+    /// Recorded after this store began sealing: it must carry a seal.
+    pub after_sealing_began: bool,
     pub event_type: String,
     pub event_version: String,
     pub payload: Value,
@@ -31,6 +33,8 @@ impl SealedRow {
 /// One stored event as read, before parsing.
 pub struct RawSealed {
     pub sequence: u64,
+    /// Recorded after this store began sealing (migration 0009 applied): it must carry a seal.
+    pub after_sealing_began: bool,
     pub event_type: String,
     pub event_version: String,
     pub payload: String,
@@ -44,6 +48,7 @@ impl RawSealed {
         let json = |text: String| serde_json::from_str(&text).unwrap_or(Value::String(text));
         SealedRow {
             sequence: self.sequence,
+            after_sealing_began: self.after_sealing_began,
             event_type: self.event_type,
             event_version: self.event_version,
             payload: json(self.payload),
@@ -61,7 +66,8 @@ pub enum Problem {
     Changed,
     /// No event is stored under this sequence number, though later ones are: deleted.
     Missing,
-    /// It carries no seal, although the stream was sealed before it: inserted behind the engine.
+    /// It carries no seal, although the stream was sealed before it or it was recorded after
+    /// the store began sealing: inserted behind the engine, or its seal removed.
     Unsealed,
     /// Its seal is a copy of another event's seal in the same stream: inserted behind the
     /// engine with copied metadata.
@@ -86,6 +92,8 @@ pub enum Problem {
     },
     /// A stored anchor no longer matches its own signature or root: it was altered.
     AnchorAltered,
+    /// A stored anchor is signed by another key than the one the auditor expects.
+    AnchorForeignKey { key_fingerprint: String },
 }
 
 impl Problem {
@@ -95,7 +103,7 @@ impl Problem {
             Problem::Changed => "changed: its content no longer matches its seal".into(),
             Problem::Missing => "deleted: no event is stored under this sequence number".into(),
             Problem::Unsealed => {
-                "inserted behind the engine: no seal, in a stream sealed before it".into()
+                "inserted behind the engine, or its seal removed: no seal, where every entry is sealed".into()
             }
             Problem::CopiedSeal { of_sequence } => format!(
                 "inserted behind the engine: its seal is a copy of entry #{of_sequence}'s"
@@ -121,6 +129,9 @@ impl Problem {
             Problem::AnchorAltered => {
                 "altered: the stored anchor no longer matches its signature or root".into()
             }
+            Problem::AnchorForeignKey { key_fingerprint } => format!(
+                "not the centre's: the stored anchor is signed by key {key_fingerprint}…, not the expected one"
+            ),
         }
     }
 }
@@ -172,7 +183,7 @@ pub fn check_stream(child: &str, rows: &[SealedRow], buffer: &mut Vec<u8>) -> St
         let after_gap = previous_sequence + 1 != row.sequence;
         let expected = seal_with(buffer, &link(child, row, row.sequence), previous.as_ref());
         let this = match row.stored_seal() {
-            None if !sealed_before => {
+            None if !sealed_before && !row.after_sealing_began => {
                 check.unsealed_legacy += 1;
                 expected
             }

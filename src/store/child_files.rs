@@ -248,6 +248,26 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
         })
     }
 
+    /// The child's key for recording: `key` as loaded, or, for a child without one, a new key
+    /// (none while protection is off).
+    pub async fn key_for_writing(
+        &self,
+        aggregate_id: &str,
+        key: ChildKey,
+    ) -> Result<ChildKey, AggregateError<ChildFileError>> {
+        if !self.protect.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(ChildKey::Absent);
+        }
+        match key {
+            ChildKey::Absent => self
+                .keyring
+                .key_for_writing(self.reader.db(), aggregate_id)
+                .await
+                .map_err(key_error),
+            known => Ok(known),
+        }
+    }
+
     /// Appends `events` after the stream's `current_sequence`, each with `metadata` plus its own
     /// causation (`causes`, by event) and its seal, chained from `head`; identifying fields
     /// sealed under the child's key (made now if the child has none). A second writer of the

@@ -16,10 +16,12 @@ struct Streams<F: FnMut(&str, Vec<RawSealed>)> {
 }
 
 impl<F: FnMut(&str, Vec<RawSealed>)> Streams<F> {
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         child: &str,
         sequence: i64,
+        after_sealing_began: bool,
         event_type: String,
         event_version: String,
         payload: String,
@@ -32,6 +34,7 @@ impl<F: FnMut(&str, Vec<RawSealed>)> Streams<F> {
         }
         self.rows.push(RawSealed {
             sequence: sequence as u64,
+            after_sealing_began,
             event_type,
             event_version,
             payload,
@@ -63,7 +66,10 @@ impl Store {
         match self {
             Store::Sqlite(s) => {
                 let mut rows = sqlx::query(
-                    "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata
+                    "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata,
+                            recorded_at > coalesce(
+                                (SELECT strftime('%Y-%m-%dT%H:%M:%fZ', installed_on)
+                                   FROM _sqlx_migrations WHERE version = 9), '9999')
                        FROM events
                       WHERE aggregate_type = ? AND (? IS NULL OR aggregate_id = ?)
                       ORDER BY aggregate_id, sequence",
@@ -76,6 +82,7 @@ impl Store {
                     streams.push(
                         row.try_get(0)?,
                         row.try_get(1)?,
+                        row.try_get(6)?,
                         row.try_get(2)?,
                         row.try_get(3)?,
                         row.try_get(4)?,
@@ -86,7 +93,9 @@ impl Store {
             Store::Postgres(s) => {
                 let mut rows = sqlx::query(
                     "SELECT aggregate_id, sequence, event_type, event_version, payload::text,
-                            metadata::text
+                            metadata::text,
+                            coalesce(recorded_at > (SELECT installed_on FROM _sqlx_migrations
+                                                     WHERE version = 9), false)
                        FROM events
                       WHERE aggregate_type = $1 AND ($2::text IS NULL OR aggregate_id = $2)
                       ORDER BY aggregate_id, sequence",
@@ -98,6 +107,7 @@ impl Store {
                     streams.push(
                         row.try_get(0)?,
                         row.try_get(1)?,
+                        row.try_get(6)?,
                         row.try_get(2)?,
                         row.try_get(3)?,
                         row.try_get(4)?,

@@ -39,18 +39,23 @@ pub fn master_key_path() -> Result<PathBuf, StoreError> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
         .ok_or_else(|| {
             StoreError::MasterKey(format!(
-                "no master key: set {MASTER_KEY_ENV} to a key file (one is created there if it does not exist)"
+                "no master key: there is no home directory, so set {MASTER_KEY_ENV} to the file holding the key (64 hexadecimal characters)"
             ))
         })?;
     Ok(config.join("lifecourse").join("master.key"))
 }
 
-/// Reads the master key (64 hex characters) at `path`, creating a new random one (readable by
-/// its owner only) when there is no file yet. Concurrent first uses agree on one key.
-fn load_or_create(path: &Path) -> Result<[u8; 32], String> {
+/// Reads the master key (64 hex characters) at `path`; when there is no file yet and
+/// `may_create` (the default location), creates a new random one, readable by its owner only.
+/// Concurrent first uses agree on one key.
+fn load_or_create(path: &Path, may_create: bool) -> Result<[u8; 32], String> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_key(path, &text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && may_create => create(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "there is no master key at {} ({MASTER_KEY_ENV}): give the file this store's identifying fields were sealed with; a new key is made only at the default location, when {MASTER_KEY_ENV} is not set",
+            path.display()
+        )),
         Err(e) => Err(format!(
             "cannot read the master key {}: {e}",
             path.display()
@@ -85,7 +90,13 @@ fn create(path: &Path) -> Result<[u8; 32], String> {
     getrandom::getrandom(&mut key).map_err(|e| fail(std::io::Error::other(e)))?;
     // Written whole to a file of its own, then linked into place: a concurrent first use either
     // links first or finds the other's complete key.
-    let temporary = dir.join(format!(".master.key.{}", std::process::id()));
+    let mut tag = [0u8; 8];
+    getrandom::getrandom(&mut tag).map_err(|e| fail(std::io::Error::other(e)))?;
+    let temporary = dir.join(format!(
+        ".master.key.{}.{}",
+        std::process::id(),
+        hex::encode(tag)
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -140,7 +151,8 @@ impl Keyring {
         self.master
             .get_or_init(|| {
                 let path = master_key_path().map_err(|e| e.to_string())?;
-                load_or_create(&path)
+                let named = std::env::var_os(MASTER_KEY_ENV).is_some_and(|p| !p.is_empty());
+                load_or_create(&path, !named)
             })
             .as_ref()
             .map_err(|e| StoreError::MasterKey(e.clone()))
@@ -222,6 +234,24 @@ pub(crate) enum ChildKey {
 }
 
 impl ChildKey {
+    /// The digest of a command as stored in its events' metadata: an HMAC-SHA256 under the
+    /// child's key (`hmac-sha256:<hex>`), so that nobody without the key — and, after an
+    /// erasure, nobody at all — can confirm a guess of what the command said; a plain SHA-256
+    /// for a child without a key.
+    pub fn command_digest(&self, command: &[u8]) -> String {
+        use hmac::Mac;
+        match self {
+            ChildKey::Key(key) => {
+                let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(key)
+                    .expect("HMAC takes a key of any length");
+                mac.update(b"lifecourse-command-digest-1\0");
+                mac.update(command);
+                format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
+            }
+            ChildKey::Absent | ChildKey::Erased => hex::encode(Sha256::digest(command)),
+        }
+    }
+
     /// The cipher to read or write `child`'s identifying fields under; none for `Absent`.
     pub fn cipher(&self, child: &str) -> Option<Rc<dyn FieldCipher>> {
         match self {

@@ -229,7 +229,11 @@ impl Store {
             .keys_for(self.db(), std::slice::from_ref(&id))
             .await?;
         let cipher = keys.get(&id).and_then(|k| k.cipher(&id));
-        raw.into_iter().map(|r| r.decode(cipher.as_ref())).collect()
+        let events = raw
+            .into_iter()
+            .map(|r| r.decode(cipher.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lifecourse_projections::history::as_shown(events))
     }
 
     /// Seals and sealed fields off or on again: only for the benchmark's measure of their cost.

@@ -150,6 +150,9 @@ fn group(
         let event = event.decode(cipher)?;
         out.entry(event.child_id).or_default().push(event);
     }
+    for events in out.values_mut() {
+        *events = lifecourse_projections::history::as_shown(std::mem::take(events));
+    }
     Ok(out)
 }
 
