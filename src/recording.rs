@@ -139,7 +139,11 @@ pub(crate) async fn record<R: PersistedEventRepository>(
     metadata.command_digest = key.command_digest(&request.digest_input());
     let plain_digest = request.digest();
     let stream = loaded.events;
-    if let Some(first) = earlier_result(&request, &[&metadata.command_digest, &plain_digest], &stream)? {
+    if let Some(first) = earlier_result(
+        &request,
+        &[&metadata.command_digest, &plain_digest],
+        &stream,
+    )? {
         tracing::info!("retry answered from the first recording");
         return Ok(first);
     }
@@ -193,7 +197,11 @@ pub(crate) async fn record<R: PersistedEventRepository>(
         Err(err) if is_conflict(&err) => {
             // Whoever wrote first may have been this very command, retried concurrently.
             let stream = store.load_stream(&child).await.map_err(storage)?.events;
-            match earlier_result(&request, &[&metadata.command_digest, &plain_digest], &stream)? {
+            match earlier_result(
+                &request,
+                &[&metadata.command_digest, &plain_digest],
+                &stream,
+            )? {
                 Some(first) => Ok(first),
                 None => {
                     tracing::warn!("concurrent write on the same file");

@@ -367,7 +367,12 @@ async fn the_command_line_erases_with_confirmation_only(store: TestStore) {
         r#"{{"child_id":"{id}","idempotency_key":"e1","command":{{"type":"erase_identity","occurred_on":"2024-03-08","reason":"court_order"}}}}"#
     );
     let refused = common::cli::record(&store.url, "coord@centre-sud", &as_command);
-    assert_eq!(common::cli::code(&refused), Some(2), "{}", common::cli::stderr(&refused));
+    assert_eq!(
+        common::cli::code(&refused),
+        Some(2),
+        "{}",
+        common::cli::stderr(&refused)
+    );
     assert!(common::cli::stderr(&refused).contains("use `lifecourse --as COORDINATOR erase"));
     let unconfirmed = erase(&["--reason", "court-order"]);
     assert_eq!(common::cli::code(&unconfirmed), Some(2));
@@ -419,7 +424,12 @@ async fn the_command_line_erases_with_confirmation_only(store: TestStore) {
 async fn a_half_done_erasure_hides_the_identity_and_is_completed(store: TestStore) {
     let app = App::open(&store.url).await.unwrap();
     let sw = staff(&app, "sw1@centre-sud", Role::Staff(StaffRole::SocialWorker)).await;
-    let coordinator = staff(&app, "coord@centre-sud", Role::Staff(StaffRole::Coordinator)).await;
+    let coordinator = staff(
+        &app,
+        "coord@centre-sud",
+        Role::Staff(StaffRole::Coordinator),
+    )
+    .await;
     let child = record_child(&app, &sw, &ERASED_CHILD).await;
     // The entry alone, as the first half of an erasure leaves it (below the application layer).
     store

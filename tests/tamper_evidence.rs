@@ -415,7 +415,10 @@ async fn an_anchor_file_catches_a_chain_rewritten_whole(store: TestStore) {
     // With the stored anchors gone, the store verifies, and someone takes an anchor with their
     // own key: pinned to the centre's key, it is named.
     app.anchor(&other).await.unwrap();
-    let report = app.verify_pinned(None, None, Some(&centre_key)).await.unwrap();
+    let report = app
+        .verify_pinned(None, None, Some(&centre_key))
+        .await
+        .unwrap();
     assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
     assert!(matches!(
         report.findings[0].problem,

@@ -62,11 +62,12 @@ impl App {
                 });
                 let request = CommandRequest::new(
                     child,
-                    IdempotencyKey::parse(format!("erase-{child}"))
-                        .map_err(|e| AppError::Output {
+                    IdempotencyKey::parse(format!("erase-{child}")).map_err(|e| {
+                        AppError::Output {
                             format: "erasure",
                             message: e.to_string(),
-                        })?,
+                        }
+                    })?,
                     principal_recorder(principal, &centre),
                     command,
                 );

@@ -114,9 +114,8 @@ impl App {
         let mut findings = Vec::new();
         let mut anchored = Anchored::new();
         let stored = self.store.anchors().await?;
-        let pinned = |a: &SignedAnchor| {
-            public_key.is_none_or(|k| k.eq_ignore_ascii_case(&a.public_key))
-        };
+        let pinned =
+            |a: &SignedAnchor| public_key.is_none_or(|k| k.eq_ignore_ascii_case(&a.public_key));
         for (id, text) in &stored {
             let problem = match serde_json::from_str::<SignedAnchor>(text) {
                 Ok(a) if a.check().is_ok() && pinned(&a) => {
