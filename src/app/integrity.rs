@@ -140,8 +140,8 @@ impl App {
             }
         }
         findings.extend(gone.into_iter().map(|(c, n)| missing_child(c, n)));
-        if only.is_some() && children == 0 && findings.is_empty() {
-            return Err(AppError::UnknownChild(only.expect("checked")));
+        if let Some(child) = only.filter(|_| children == 0 && findings.is_empty()) {
+            return Err(AppError::UnknownChild(child));
         }
         let report = VerifyReport {
             store: self.backend(),
