@@ -10,6 +10,14 @@ use lifecourse_projections::ChildHistory;
 
 use super::access::{self, Action, Scope};
 use super::{App, AppError, InvalidInput};
+use crate::store::Cursor;
+
+/// A cursor after every committed event (as `Store::histories` reads with no bound).
+const EVERYTHING: Cursor = Cursor {
+    era: i64::MAX,
+    transaction_id: i64::MAX as u64,
+    position: i64::MAX,
+};
 
 /// How many files are read from the store at a time.
 const CHUNK: usize = 250;
@@ -92,8 +100,12 @@ impl App {
                 Some(principal.centres.clone())
             }
         };
-        let horizon = self.store.horizon().await?;
-        let children = self.store.children_upto(horizon).await?;
+        // Every committed event, then only those recorded by the known-at moment. Not the runner's
+        // horizon: a transaction in flight elsewhere must not hide events committed long before,
+        // or an export would change when made again. (A command still being written when the
+        // export runs, stamped before the known-at moment, is missed: the moment must be past by
+        // more than a command takes, which the default, the end of an earlier day, always is.)
+        let children = self.store.children_upto(EVERYTHING).await?;
         let mut out = ResearchHistories {
             cut,
             histories: Vec::with_capacity(children.len()),
@@ -102,12 +114,7 @@ impl App {
         };
         let mut read = 0;
         for chunk in children.chunks(CHUNK) {
-            for events in self
-                .store
-                .histories(chunk, Some(horizon))
-                .await?
-                .into_values()
-            {
+            for events in self.store.histories(chunk, None).await?.into_values() {
                 let history = ChildHistory::from_events(events).known_at(cut.known_at);
                 if let Some(last) = history.events().iter().map(|e| e.position).max() {
                     out.position_cut = out.position_cut.max(last);
