@@ -323,10 +323,7 @@ fn found_in(files: &[(String, String)], values: &BTreeSet<String>) -> Vec<String
             for piece in std::iter::once(value.as_str()).chain(value.lines()) {
                 let piece = piece.trim();
                 if piece.chars().count() >= 3 && text.contains(piece) {
-                    let at = text.find(piece).unwrap();
-                    let context = &text[text.floor_char_boundary(at.saturating_sub(60))
-                        ..text.ceil_char_boundary((at + piece.len() + 60).min(text.len()))];
-                    found.push(format!("{name}: {piece:?} in {context:?}"));
+                    found.push(format!("{name}: {piece:?}"));
                 }
             }
         }

@@ -224,7 +224,10 @@ impl Store {
             Self::Postgres(s) => s.history(child).await?,
         };
         let id = child.to_string();
-        let keys = self.keyring().keys_for(self.db(), std::slice::from_ref(&id)).await?;
+        let keys = self
+            .keyring()
+            .keys_for(self.db(), std::slice::from_ref(&id))
+            .await?;
         let cipher = keys.get(&id).and_then(|k| k.cipher(&id));
         raw.into_iter().map(|r| r.decode(cipher.as_ref())).collect()
     }
