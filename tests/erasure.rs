@@ -6,7 +6,7 @@
 mod common;
 
 use common::{calendar, TestStore};
-use lifecourse::app::{App, AppError, Channel, NewStaff, Principal, Role};
+use lifecourse::app::{App, AppError, NewStaff, Principal, Role};
 use lifecourse::fixtures::*;
 use lifecourse::ChildFileCommand;
 use lifecourse_events::*;
