@@ -171,7 +171,6 @@ struct Case<'a> {
     birth: Option<ClinicalDate>,
     opened: ClinicalDate,
     shift: i64,
-    history: &'a ChildHistory,
     entries: Vec<Entry<'a>>,
     lifecycle: Lifecycle,
     trajectory: Trajectory,
@@ -216,7 +215,6 @@ pub fn research_export(
                 .and_then(|b| b.known().copied()),
             opened,
             shift: pseudonyms.shift_days(id),
-            history,
             entries: history.entries_as_of(Some(as_of)),
             trajectory: Trajectory::from_history(history, Some(as_of)),
             lifecycle,
@@ -768,8 +766,13 @@ pub const STATES: &[(&str, &str)] = &[
     ),
 ];
 
-fn state_on(case: &Case<'_>, on: ClinicalDate, as_of: ClinicalDate) -> &'static str {
-    let lc = case.history.lifecycle(Some(on));
+/// The state on `on`, from the lifecycle of the entries up to that day.
+fn state_on(
+    lc: &Lifecycle,
+    case: &Case<'_>,
+    on: ClinicalDate,
+    as_of: ClinicalDate,
+) -> &'static str {
     match lc.stage {
         Stage::NotOpened | Stage::AwaitingAssessment | Stage::AwaitingDecision => "waiting",
         Stage::Active if lc.plan.is_some() => "active_with_plan",
@@ -799,15 +802,22 @@ fn state_table(cases: &[Case<'_>], as_of: ClinicalDate) -> Table {
     ]);
     let mut rows = Vec::new();
     for case in cases {
+        // The lifecycle on each month's last day, folded on from the previous month's: the
+        // entries are in clinical order, as `ChildHistory::lifecycle` folds them.
+        let mut lifecycle = Lifecycle::default();
+        let mut next = case.entries.iter().peekable();
         let mut month = 0u32;
         while case.opened.plus_months(month) <= as_of {
             let end = case.opened.plus_months(month + 1).plus_days(-1).min(as_of);
+            while let Some(entry) = next.next_if(|e| e.occurred_on() <= end) {
+                lifecycle.apply(entry.event);
+            }
             rows.push(vec![
                 Value::text(&case.child),
                 Value::text(&case.centre),
                 Value::Integer(i64::from(month)),
                 Value::Integer(case.since_opening(end)),
-                Value::text(state_on(case, end, as_of)),
+                Value::text(state_on(&lifecycle, case, end, as_of)),
             ]);
             month += 1;
         }
@@ -1209,7 +1219,6 @@ fn consenting_cases(histories: &[ChildHistory], as_of: ClinicalDate) -> Vec<Case
                     birth: None,
                     opened,
                     shift: 0,
-                    history,
                     entries: history.entries_as_of(Some(as_of)),
                     trajectory: Trajectory::from_history(history, Some(as_of)),
                     lifecycle,
