@@ -526,7 +526,7 @@ fn coded_entry(
 fn long_table(cases: &[Case<'_>], options: ExportOptions, pseudonyms: &dyn Pseudonyms) -> Table {
     let mut columns = common_columns();
     columns.extend([
-        col("entry", Kind::Integer, "number", "the entry's number in the child's file (1, 2, 3... in the order recorded; a corrected entry keeps its number and shows as corrected)"),
+        col("entry", Kind::Integer, "number", "the entry's number in the child's file (1, 2, 3... in the order recorded; a corrected entry keeps its number and shows its corrected values; corrections themselves have no row)"),
         coded("event_type", "the kind of entry", event_types()),
         col("age_days", Kind::Integer, "days", "the child's age on the entry's date (empty when the birth date was erased)"),
         col("days_since_opening", Kind::Integer, "days", "days from the file's opening to the entry's date"),
@@ -1341,7 +1341,7 @@ pub fn codebook(tables: &[&Table]) -> Table {
 pub fn codebook_markdown(tables: &[&Table]) -> String {
     use std::fmt::Write as _;
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut md = String::from("# Codebook\n\nEvery file has a CSV and a Parquet version with the same columns. Empty cells (nulls in Parquet) are missing values. Days are whole days; no calendar date of the child's care is given (except `shifted_date`, when asked for).\n");
+    let mut md = String::from("# Codebook\n\nEach table is written as CSV or as Parquet (the export's format), with the same columns either way. Empty cells (nulls in Parquet) are missing values. Rows are sorted by child pseudonym, then in the order things happened. Days are whole days; no calendar date of the child's care is given (except `shifted_date`, when asked for).\n");
     for table in tables {
         let _ = write!(md, "\n## {}\n\n{}.\n\n| column | type | unit | description | codes |\n|---|---|---|---|---|\n", table.name, table.row);
         for c in &table.columns {

@@ -134,7 +134,7 @@ pub async fn export(app: &App, args: ExportArgs) -> Result<(), AppError> {
     }
     out!("  manifest.json");
     err!(
-        "{} files read in {seconds:.2} s ({:.0} children/s)",
+        "{} children's files considered in {seconds:.2} s ({:.0} children/s)",
         manifest.children_considered,
         manifest.children_considered as f64 / seconds.max(1e-9)
     );
