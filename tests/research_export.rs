@@ -622,6 +622,39 @@ async fn rows_worked_out_by_hand(store: TestStore) {
     ];
     assert_eq!(tte, in_order(&tte_a, &tte_b));
 
+    // With --shift-dates, each child's dates move together by at most the days asked for.
+    let shifted = dir.path().join("shifted");
+    let output = export_with(
+        &store.url,
+        &shifted,
+        "s1",
+        &secret,
+        "csv",
+        &known_at,
+        &["--shift-dates", "30"],
+    );
+    assert!(output.status.success(), "{}", cli::stderr(&output));
+    let mut offsets: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for row in csv_rows(&shifted.join("long.csv")) {
+        let on: chrono::NaiveDate = row["shifted_date"].parse().unwrap();
+        let since: i64 = row["days_since_opening"].parse().unwrap();
+        let real_opening = match children[&row["child"]] {
+            "A" => chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+            _ => chrono::NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
+        };
+        let shift = (on - real_opening).num_days() - since;
+        assert!((-30..=30).contains(&shift), "{row:?}");
+        offsets
+            .entry(row["child"].clone())
+            .or_default()
+            .insert(shift);
+    }
+    assert_eq!(offsets.len(), 2);
+    assert!(offsets.values().all(|o| o.len() == 1), "{offsets:?}");
+    assert!(csv_rows(&out.join("long.csv"))
+        .iter()
+        .all(|r| r["shifted_date"].is_empty()));
+
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["children_considered"], 4);
