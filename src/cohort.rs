@@ -1058,6 +1058,24 @@ impl<'a> ChildSim<'a> {
             }
         }
         self.goals.clear();
+        // A family that withdraws from the centre withdraws its research consent too (no draw
+        // from the random stream: the rest of the cohort stays as it was).
+        if reason == ClosureReason::FamilyWithdrew
+            && self
+                .file
+                .state()
+                .consents
+                .contains_key(&ConsentScope::Research)
+        {
+            step!(self.record(
+                t,
+                StaffRole::SocialWorker,
+                ChildFileCommand::WithdrawConsent(ConsentWithdrawn {
+                    occurred_on: t,
+                    scope: ConsentScope::Research,
+                })
+            ));
+        }
         let closed = FileClosed {
             occurred_on: t,
             reason,
@@ -1414,6 +1432,7 @@ mod tests {
             "add_circle_member",
             "record_screening",
             "give_consent",
+            "withdraw_consent",
             "correct_entry",
             "transfer_file",
             "close_file",

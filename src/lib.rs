@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod cohort;
 pub mod domain;
+pub mod export;
 pub mod fixtures;
 pub mod http;
 pub mod integrity;

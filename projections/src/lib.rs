@@ -9,6 +9,7 @@
 //! - [`follow_up`]: expectations and the gaps among them on any date, per the [`FollowUpRules`].
 //! - [`indicators`]: centre indicators over a period.
 //! - [`audit`]: the decision trail, each decision with the facts on record when it was taken.
+//! - [`research`]: de-identified, consent-gated research tables and cohort measures.
 
 pub mod audit;
 pub mod describe;
@@ -17,6 +18,7 @@ pub mod history;
 pub mod indicators;
 pub mod lifecycle;
 mod plan;
+pub mod research;
 mod rules;
 mod trajectory;
 

@@ -25,8 +25,10 @@
 //! - The decision trail (every entry, who recorded it, and the facts each decision rested on)
 //!   is read by auditors, centre administrators and the staff who read the file's history in
 //!   full; not by volunteers, whose history is their own entries only.
-//! - A researcher reads only the indicators (aggregates, no identified data); de-identified
-//!   exports come with a later release.
+//! - A researcher reads the indicators (aggregates, no identified data) and makes research
+//!   exports and cohort measures of their centres' files (`lifecourse export`, `lifecourse
+//!   cohort`): consent-gated and de-identified, never a name or a note. No other role makes
+//!   them: clinical staff read the identified files instead.
 //! - Break-glass: a clinical role may read (history, plan, trajectory) a file outside their
 //!   centres by stating a reason; it is allowed, written to the access log with the reason, and
 //!   listed for the administrators and auditors of the file's centre. It never allows a write.
@@ -55,13 +57,15 @@ pub enum Action {
     ReadAudit,
     /// The break-glass reads of a centre's files.
     ReadBreakGlassList,
+    /// A de-identified, consent-gated research export (or cohort measures) of a centre's files.
+    ExportResearch,
     /// Recording an entry of this kind.
     Record(EntryKind),
 }
 
 impl Action {
     /// Every action, in the order of the denial matrix (tests/denial_matrix.rs).
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::ReadHistory,
         Action::ReadPlan,
         Action::ReadTrajectory,
@@ -70,6 +74,7 @@ impl Action {
         Action::ReadAccessLog,
         Action::ReadAudit,
         Action::ReadBreakGlassList,
+        Action::ExportResearch,
         Action::Record(EntryKind::FileAdministration),
         Action::Record(EntryKind::Clinical),
         Action::Record(EntryKind::Legal),
@@ -90,6 +95,7 @@ impl Action {
             Action::ReadAccessLog => "access_log",
             Action::ReadAudit => "audit",
             Action::ReadBreakGlassList => "break_glass_list",
+            Action::ExportResearch => "research_export",
             Action::Record(kind) => kind.as_str(),
         }
     }
@@ -105,6 +111,7 @@ impl Action {
             Action::ReadAccessLog => "read the access log",
             Action::ReadAudit => "read a child's decision trail",
             Action::ReadBreakGlassList => "read the break-glass list",
+            Action::ExportResearch => "export de-identified research data",
             Action::Record(EntryKind::FileAdministration) => {
                 "open, transfer, close or reopen a file"
             }
@@ -260,8 +267,11 @@ fn role_allows(role: Role, action: Action) -> Result<Grant, &'static str> {
     const ONLY_AGGREGATES: &str = "researchers see aggregates only, no identified data";
     const FOR_AUDIT: &str = "the access log is for auditors and centre administrators";
     match (role, action) {
-        (Role::Researcher, ReadIndicators) => Ok(Grant::Full),
+        (Role::Researcher, ReadIndicators | ExportResearch) => Ok(Grant::Full),
         (Role::Researcher, _) => Err(ONLY_AGGREGATES),
+        (_, ExportResearch) => {
+            Err("research exports are for researchers; staff read the identified files themselves")
+        }
         (
             Role::CentreAdministrator,
             ReadIndicators | ReadAccessLog | ReadBreakGlassList | ReadAudit,
@@ -484,6 +494,52 @@ mod tests {
             decide(&md, Action::ReadAudit, Scope::File(&nord), Some("urgent")),
             Err(Denial::BreakGlass(_))
         ));
+    }
+
+    #[test]
+    fn only_researchers_export_and_only_for_their_centres() {
+        let (sud, nord) = (centre("centre-sud"), centre("centre-nord"));
+        let researcher = principal(Role::Researcher);
+        assert_eq!(
+            decide(
+                &researcher,
+                Action::ExportResearch,
+                Scope::Centre(&sud),
+                None
+            ),
+            Ok(Grant::Full)
+        );
+        assert_eq!(
+            decide(
+                &researcher,
+                Action::ExportResearch,
+                Scope::Centre(&nord),
+                None
+            ),
+            Err(Denial::OtherCentre(nord.clone()))
+        );
+        for role in [
+            Role::Staff(StaffRole::Doctor),
+            Role::Staff(StaffRole::Coordinator),
+            Role::Staff(StaffRole::Volunteer),
+            Role::CentreAdministrator,
+            Role::Auditor,
+        ] {
+            assert!(
+                matches!(
+                    decide(
+                        &principal(role),
+                        Action::ExportResearch,
+                        Scope::Centre(&sud),
+                        None
+                    ),
+                    Err(Denial::Role { .. })
+                ),
+                "{role:?}"
+            );
+        }
+        // A researcher still reads no file.
+        assert!(decide(&researcher, Action::ReadHistory, Scope::File(&sud), None).is_err());
     }
 
     #[test]

@@ -159,6 +159,26 @@ pub enum InvalidInput {
         until: ClinicalDate,
         today: ClinicalDate,
     },
+    #[error("--as-of {as_of} is after today ({today}): an export or cohort is of what had happened by a date that has come")]
+    AsOfInFuture {
+        as_of: ClinicalDate,
+        today: ClinicalDate,
+    },
+    #[error("--known-at {known_at} has not come yet, so a later run could see more: give a past moment (the default, the end of the as-of date, needs an as-of date before today)")]
+    KnownAtInFuture { known_at: String },
+    #[error("the study secret {0}")]
+    StudySecret(&'static str),
+    #[error("--study must be 1 to 64 letters, digits, '-', '_' or '.', got {0:?}")]
+    StudyName(String),
+    #[error("--out {dir}: {why}")]
+    ExportDirectory { dir: String, why: String },
+    #[error("--{what} must be between {min} and {max}, got {given}")]
+    ExportOption {
+        what: &'static str,
+        min: u64,
+        max: u64,
+        given: u64,
+    },
     #[error("{what} must be between {min} and {max}, got {got}")]
     OutOfRange {
         what: String,

@@ -29,6 +29,7 @@ mod audit;
 mod bench;
 mod demo;
 mod erase;
+mod export;
 pub mod history;
 mod integrity;
 mod project;
@@ -129,6 +130,13 @@ enum Command {
     Erase(erase::EraseArgs),
     /// Sign every file's current state (an anchor), store it and write it to a file kept elsewhere
     Anchor(integrity::AnchorArgs),
+    /// Export de-identified, consent-gated research data (long, wide, state sequences,
+    /// time-to-event, cohort measures, codebook, manifest) as CSV or Parquet
+    #[command(long_about = export::EXPORT_ABOUT)]
+    Export(export::ExportArgs),
+    /// Cohort measures (waits, referral completion, goal attainment, reassessment, needs) of the
+    /// children with research consent, as of a date and as recorded at a moment
+    Cohort(export::CohortArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -232,7 +240,9 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             | Command::Trajectory(_)
             | Command::Gaps(_)
             | Command::Indicators(_)
-            | Command::AccessLog(_),
+            | Command::AccessLog(_)
+            | Command::Export(_)
+            | Command::Cohort(_),
         ) => app.acting_as(app.principal(person).await?, crate::app::Channel::Cli),
         _ => app,
     };
@@ -270,6 +280,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Err(e) => Err(e),
         },
         Command::Anchor(args) => integrity::anchor(&app, args).await,
+        Command::Export(args) => export::export(&app, args).await,
+        Command::Cohort(args) => export::cohort(&app, args).await,
     };
     app.close().await;
     result
