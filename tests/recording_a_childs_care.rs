@@ -123,6 +123,7 @@ async fn a_reason_and_correlation_travel_with_the_entry(store: TestStore) {
     req.reason = Some("entered late from the intake form".into());
     req.correlation_id = Some(correlation);
     req.causation_id = Some(cause);
+    let plain_digest = req.digest();
     store.record(calendar(), req).await.unwrap();
     let m = &store.history(child).await.unwrap()[0].metadata;
     assert_eq!(
@@ -131,7 +132,12 @@ async fn a_reason_and_correlation_travel_with_the_entry(store: TestStore) {
     );
     assert_eq!(m.correlation_id, correlation);
     assert_eq!(m.causation_id, Some(cause));
-    assert_eq!(m.command_digest.len(), 64);
+    // The digest kept for retries is keyed by the child's key: the plain SHA-256 of the command,
+    // which anyone could compute from a guess, is not stored.
+    let keyed = m.command_digest.strip_prefix("hmac-sha256:").expect("a keyed digest");
+    assert_eq!(keyed.len(), 64);
+    assert!(keyed.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(keyed, plain_digest);
 }
 
 /// Each entry that follows from another carries that entry's event id as its causation id.
