@@ -395,7 +395,22 @@ async fn the_command_line_erases_with_confirmation_only(store: TestStore) {
     assert_eq!(common::cli::code(&not_coordinator), Some(3));
     // Nothing was erased so far.
     assert_eq!(store.history(child).await.unwrap().len(), 6);
-    let done = erase(&["--reason", "court-order", "--yes"]);
+    // At the most talkative log level, the erasure's own run prints none of the values either.
+    let done = common::cli::command(
+        &store.url,
+        &[
+            "--as",
+            "coord@centre-sud",
+            "erase",
+            &id,
+            "--reason",
+            "court-order",
+            "--yes",
+        ],
+    )
+    .env("LIFECOURSE_LOG", "trace")
+    .output()
+    .unwrap();
     assert_eq!(
         common::cli::code(&done),
         Some(0),
@@ -403,6 +418,13 @@ async fn the_command_line_erases_with_confirmation_only(store: TestStore) {
         common::cli::stderr(&done)
     );
     assert!(common::cli::stdout(&done).contains("is erased (entry #7)"));
+    let mut printed = done.stdout.clone();
+    printed.extend(&done.stderr);
+    assert!(printed.len() > 1000, "trace logging is on");
+    assert_eq!(
+        found_in(&printed, &ERASED_CHILD.values()),
+        Vec::<&str>::new()
+    );
     let again = erase(&["--reason", "court-order", "--yes"]);
     assert_eq!(common::cli::code(&again), Some(0));
     assert!(common::cli::stdout(&again).contains("already erased"));

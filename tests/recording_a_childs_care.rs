@@ -134,7 +134,10 @@ async fn a_reason_and_correlation_travel_with_the_entry(store: TestStore) {
     assert_eq!(m.causation_id, Some(cause));
     // The digest kept for retries is keyed by the child's key: the plain SHA-256 of the command,
     // which anyone could compute from a guess, is not stored.
-    let keyed = m.command_digest.strip_prefix("hmac-sha256:").expect("a keyed digest");
+    let keyed = m
+        .command_digest
+        .strip_prefix("hmac-sha256:")
+        .expect("a keyed digest");
     assert_eq!(keyed.len(), 64);
     assert!(keyed.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(keyed, plain_digest);
