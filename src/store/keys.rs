@@ -125,10 +125,11 @@ fn create(path: &Path) -> Result<[u8; 32], String> {
     }
 }
 
-/// The master key, read on first use.
+/// The master key, read on first use (a failed read is tried again at the next use: a file
+/// briefly out of reach must not disable a long-running server).
 #[derive(Default)]
 pub(crate) struct Keyring {
-    master: OnceLock<Result<[u8; 32], String>>,
+    master: OnceLock<[u8; 32]>,
     checked: tokio::sync::OnceCell<()>,
 }
 
@@ -148,14 +149,14 @@ fn wrap_context(child: &str) -> Vec<u8> {
 
 impl Keyring {
     fn master(&self) -> Result<&[u8; 32], StoreError> {
-        self.master
-            .get_or_init(|| {
-                let path = master_key_path().map_err(|e| e.to_string())?;
-                let named = std::env::var_os(MASTER_KEY_ENV).is_some_and(|p| !p.is_empty());
-                load_or_create(&path, !named)
-            })
-            .as_ref()
-            .map_err(|e| StoreError::MasterKey(e.clone()))
+        if let Some(key) = self.master.get() {
+            return Ok(key);
+        }
+        let path = master_key_path()?;
+        let named = std::env::var_os(MASTER_KEY_ENV).is_some_and(|p| !p.is_empty());
+        let key = load_or_create(&path, !named).map_err(StoreError::MasterKey)?;
+        // Two first uses at once read the same file: whichever sets it, the key is the same.
+        Ok(self.master.get_or_init(|| key))
     }
 
     /// The check value stored in `master_key_check`: a hash of the master key, never the key.
@@ -558,12 +559,12 @@ mod tests {
     #[test]
     fn a_wrapped_key_needs_the_same_master_key_and_child() {
         let keyring = Keyring::default();
-        let _ = keyring.master.set(Ok([1u8; 32]));
+        let _ = keyring.master.set([1u8; 32]);
         let (key, wrapped) = keyring.new_child_key("child-a").unwrap();
         assert_eq!(keyring.unwrap("child-a", &wrapped).unwrap(), key);
         assert!(keyring.unwrap("child-b", &wrapped).is_err());
         let other = Keyring::default();
-        let _ = other.master.set(Ok([2u8; 32]));
+        let _ = other.master.set([2u8; 32]);
         assert!(other.unwrap("child-a", &wrapped).is_err());
         assert_ne!(keyring.check_hash().unwrap(), other.check_hash().unwrap());
     }
