@@ -51,6 +51,13 @@ impl PostgresStore {
             source,
         };
         let options: PgConnectOptions = url.parse().map_err(unreachable)?;
+        // A rebuild, `verify` or an export streams the whole table in one statement: a statement
+        // over a second is worth a line at `info`, not a warning with its SQL on every run.
+        let options = sqlx::ConnectOptions::log_slow_statements(
+            options,
+            log::LevelFilter::Info,
+            Duration::from_secs(1),
+        );
         // One direct attempt first: the pool would retry a refused connection until its acquire
         // timeout, and a user who mistyped the URL deserves an answer at once.
         PgConnection::connect_with(&options)

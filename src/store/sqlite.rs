@@ -111,19 +111,23 @@ impl SqliteStore {
                  sqlite://lifecourse.db"
             )));
         }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open_error)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // REPLACE then fires the delete trigger instead of silently deleting a stored event.
-            .pragma("recursive_triggers", "ON")
-            // Deleted and overwritten content is zeroed on disk: once a child's identifying
-            // data is erased, no free page keeps the read models' former rows.
-            .pragma("secure_delete", "ON")
-            // One writer at a time: concurrent commands queue on the write lock.
-            .busy_timeout(BUSY_TIMEOUT);
+        // Long streaming reads (rebuild, `verify`, exports) are expected: `info`, not a warning.
+        let options = sqlx::ConnectOptions::log_slow_statements(
+            SqliteConnectOptions::from_str(url).map_err(open_error)?,
+            log::LevelFilter::Info,
+            std::time::Duration::from_secs(1),
+        )
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        // REPLACE then fires the delete trigger instead of silently deleting a stored event.
+        .pragma("recursive_triggers", "ON")
+        // Deleted and overwritten content is zeroed on disk: once a child's identifying
+        // data is erased, no free page keeps the read models' former rows.
+        .pragma("secure_delete", "ON")
+        // One writer at a time: concurrent commands queue on the write lock.
+        .busy_timeout(BUSY_TIMEOUT);
         create_private(options.get_filename()).map_err(|e| open_error(sqlx::Error::Io(e)))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
