@@ -284,15 +284,7 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
         causes: &[Option<Uuid>],
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
         let protect = self.protect.load(std::sync::atomic::Ordering::SeqCst);
-        let key = match key {
-            _ if !protect => ChildKey::Absent,
-            ChildKey::Absent => self
-                .keyring
-                .key_for_writing(self.reader.db(), aggregate_id)
-                .await
-                .map_err(key_error)?,
-            known => known,
-        };
+        let key = self.key_for_writing(aggregate_id, key).await?;
         let (serialized, envelopes) = Self::serialize(
             aggregate_id,
             current_sequence,

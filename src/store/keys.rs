@@ -322,8 +322,8 @@ impl FieldCipher for ChildCipher {
     }
 }
 
-/// Ciphers for many children at once (the runner's batches).
-pub(crate) fn ciphers(
+/// The keys of many children at once (the runner's batches), from their rows.
+fn keys_of_rows(
     keyring: &Keyring,
     rows: Vec<(String, Option<Vec<u8>>, bool)>,
 ) -> Result<HashMap<String, ChildKey>, StoreError> {
@@ -429,7 +429,7 @@ impl Keyring {
         if rows.iter().any(|(_, wrapped, _)| wrapped.is_some()) {
             self.ensure_checked(db).await?;
         }
-        ciphers(self, rows)
+        keys_of_rows(self, rows)
     }
 
     /// `child`'s key for recording, made and stored when the child has none yet (its first
