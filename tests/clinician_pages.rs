@@ -221,6 +221,7 @@ async fn a_social_worker_follows_a_gap_and_records_a_family_contact_in_chromium(
         .unwrap();
 
     // The worklist of family contacts, with its counts per kind.
+    arrived_at(&c, "/pages/worklist").await;
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/pages/worklist");
     assert_eq!(url.query(), Some("rule=family_contact"));
@@ -296,6 +297,7 @@ async fn a_social_worker_follows_a_gap_and_records_a_family_contact_in_chromium(
         .click()
         .await
         .unwrap();
+    arrived_at(&c, &format!("{href}/record/family-contact")).await;
     c.find(Locator::Css("select#mode option[value=phone]"))
         .await
         .unwrap()
