@@ -38,8 +38,11 @@ pub async fn start(store: TestStore) -> Server {
     start_with(store, test_options()).await
 }
 
+/// Starts the server once the read models reflect what the test recorded before it: its runner
+/// would otherwise race the test's first reads (on PostgreSQL, behind other tests' transactions).
 pub async fn start_with(store: TestStore, options: ServeOptions) -> Server {
     let app = App::open(&store.url).await.expect("open the app");
+    crate::common::catch_up_fully(&app).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
