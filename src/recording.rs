@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::{rests_on, ChildFile, ChildFileCommand, ChildFileError, ClinicalCalendar};
+use crate::domain::{
+    rests_on, ChildFile, ChildFileCommand, ChildFileError, ChildFileEvent, ClinicalCalendar,
+};
 use crate::store::ChildFiles;
 
 /// One command for one child's file, with who is recording it and under which idempotency key.
@@ -305,4 +307,333 @@ fn storage(err: AggregateError<ChildFileError>) -> RecordError {
         | AggregateError::DeserializationError(e)
         | AggregateError::UnexpectedError(e) => RecordError::Storage(e),
     }
+}
+
+/// Why an item of a batch was not recorded.
+#[derive(Debug)]
+pub(crate) enum BatchError<E> {
+    /// The command path's answer, as `record` would have given it.
+    Record(RecordError),
+    /// The caller's `admit` refused it.
+    Denied(E),
+}
+
+/// What a batch did.
+pub(crate) struct BatchOutcome<E> {
+    /// By request, in the order given: its answer, or `None` when the batch stopped before it
+    /// was stored (see `stopped`).
+    pub results: Vec<Option<Result<Recorded, BatchError<E>>>>,
+    /// Why the batch stopped early (a write failed: a concurrent writer of one of its files, a
+    /// full disk...). Its unanswered requests are to be recorded one by one, through `record`;
+    /// what it stored before stopping answers as a retry there.
+    pub stopped: Option<RecordError>,
+    /// The requests, as admitted (who records each one set by `admit`).
+    pub requests: Vec<CommandRequest>,
+}
+
+/// One child's file while a batch is decided.
+struct BatchFile {
+    id: String,
+    file: ChildFile,
+    /// The stream as stored, then as decided in this batch (for retries within it).
+    stream: Vec<EventEnvelope<ChildFile>>,
+    /// The event ids of the entries stored (the stored prefix of `stream`).
+    event_ids: Vec<Option<Uuid>>,
+    head: Option<crate::integrity::Digest32>,
+    key: crate::store::ChildKey,
+    /// This file's requests not yet answered, in order.
+    queue: std::collections::VecDeque<usize>,
+    /// A command decided (and folded into `file`) whose entries rest on an entry not yet
+    /// stored: its causation needs that entry's id, known once the round that stores it commits.
+    deferred: Option<Deferred>,
+}
+
+struct Deferred {
+    request: usize,
+    events: Vec<ChildFileEvent>,
+    metadata: std::collections::HashMap<String, String>,
+    /// The number of entries before the command (what its entries rest on is among them).
+    before: usize,
+}
+
+/// Records many commands, of many files, with few writes: the files are loaded in one query,
+/// every command is decided in memory by its `ChildFile` in order, exactly as `record` would
+/// decide it one at a time (retries by idempotency key, expected versions, the rules, causation,
+/// seals chained from each stream's head, identifying fields under each child's key), and the
+/// entries are appended in rounds, each one write of every file's next entries: all or nothing.
+///
+/// A round ends a file's share where a command's entry rests on an entry decided in the same
+/// round (its causation is that entry's event id, which the store assigns when it commits): the
+/// file goes on in the next round. `admit` sees each request (with its place in `requests`) and
+/// the file as decided so far,
+/// may set who records it, and gives the calendar to decide it by, or refuses it.
+pub(crate) async fn record_batch<R, E>(
+    store: &ChildFiles<R>,
+    mut requests: Vec<CommandRequest>,
+    mut admit: impl FnMut(usize, &mut CommandRequest, &ChildFile) -> Result<ClinicalCalendar, E>,
+) -> Result<BatchOutcome<E>, RecordError>
+where
+    R: PersistedEventRepository,
+{
+    let mut results: Vec<Option<Result<Recorded, BatchError<E>>>> =
+        (0..requests.len()).map(|_| None).collect();
+    let mut order: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for request in &requests {
+        let id = request.child_id.to_string();
+        if !index.contains_key(&id) {
+            index.insert(id.clone(), order.len());
+            order.push(id);
+        }
+    }
+    let mut loaded = store.load_streams(&order).await.map_err(storage)?;
+    let keyless: Vec<String> = order
+        .iter()
+        .filter(|id| {
+            loaded
+                .get(*id)
+                .is_none_or(|s| matches!(s.key, crate::store::ChildKey::Absent))
+        })
+        .cloned()
+        .collect();
+    let mut new_keys = store.keys_for_writing(&keyless).await.map_err(storage)?;
+    let protect = store.protects();
+    let mut files: Vec<BatchFile> = order
+        .iter()
+        .map(|id| {
+            let stream = loaded.remove(id);
+            let key = new_keys
+                .remove(id)
+                .or_else(|| stream.as_ref().map(|s| s.key.clone()))
+                .unwrap_or(crate::store::ChildKey::Absent);
+            let (events, event_ids, head) = match stream {
+                Some(s) => (s.events, s.event_ids, s.head),
+                None => (Vec::new(), Vec::new(), None),
+            };
+            BatchFile {
+                id: id.clone(),
+                file: ChildFile::from_entries(events.iter().map(|e| e.payload.0.clone())),
+                stream: events,
+                event_ids,
+                head,
+                key,
+                queue: std::collections::VecDeque::new(),
+                deferred: None,
+            }
+        })
+        .collect();
+    for (i, request) in requests.iter().enumerate() {
+        files[index[&request.child_id.to_string()]]
+            .queue
+            .push_back(i);
+    }
+
+    loop {
+        let mut serialized = Vec::new();
+        let mut decided: Vec<(usize, Vec<EventEnvelope<ChildFile>>)> = Vec::new();
+        for f in files.iter_mut() {
+            if let Some(d) = f.deferred.take() {
+                let causes = causes_of(&requests[d.request], f, d.before, &d.events)
+                    .expect("what a deferred command rests on was stored by the last round");
+                let (rows, envelopes) =
+                    seal_and_serialize(f, protect, d.events, &d.metadata, &causes)
+                        .map_err(storage)?;
+                serialized.extend(rows);
+                decided.push((d.request, envelopes));
+            }
+            while let Some(&i) = f.queue.front() {
+                let request = &mut requests[i];
+                let calendar = match admit(i, request, &f.file) {
+                    Ok(calendar) => calendar,
+                    Err(denied) => {
+                        results[i] = Some(Err(BatchError::Denied(denied)));
+                        f.queue.pop_front();
+                        continue;
+                    }
+                };
+                let mut metadata = request.metadata();
+                metadata.command_digest = f.key.command_digest(&request.digest_input());
+                let plain_digest = request.digest();
+                match earlier_result(
+                    request,
+                    &[&metadata.command_digest, &plain_digest],
+                    &f.stream,
+                ) {
+                    Ok(None) => {}
+                    Ok(Some(first)) => {
+                        results[i] = Some(Ok(first));
+                        f.queue.pop_front();
+                        continue;
+                    }
+                    Err(e) => {
+                        results[i] = Some(Err(BatchError::Record(e)));
+                        f.queue.pop_front();
+                        continue;
+                    }
+                }
+                if let Some(expected) = request.expected_version {
+                    if expected != f.stream.len() as u64 {
+                        results[i] = Some(Err(BatchError::Record(RecordError::VersionMismatch {
+                            child_id: request.child_id,
+                            expected,
+                            actual: f.stream.len() as u64,
+                        })));
+                        f.queue.pop_front();
+                        continue;
+                    }
+                }
+                let before = f.file.entries().len();
+                let sink = EventSink::default();
+                if let Err(rejection) = f
+                    .file
+                    .handle(request.command.clone(), &calendar, &sink)
+                    .await
+                {
+                    results[i] = Some(Err(BatchError::Record(RecordError::Rejected(rejection))));
+                    f.queue.pop_front();
+                    continue;
+                }
+                // The file now holds the command's entries: they are stored in this round or,
+                // when they rest on an entry this round stores, first thing in the next.
+                let events = sink.collect().await;
+                let metadata = metadata.to_map();
+                f.queue.pop_front();
+                match causes_of(request, f, before, &events) {
+                    Some(causes) => {
+                        let (rows, envelopes) =
+                            seal_and_serialize(f, protect, events, &metadata, &causes)
+                                .map_err(storage)?;
+                        serialized.extend(rows);
+                        decided.push((i, envelopes));
+                    }
+                    None => {
+                        f.deferred = Some(Deferred {
+                            request: i,
+                            events,
+                            metadata,
+                            before,
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        if serialized.is_empty() {
+            break;
+        }
+        if let Err(err) = store.persist_batch(&serialized).await {
+            let stopped = if is_conflict(&err) || is_busy(&err) {
+                tracing::warn!(
+                    "a file of the batch was written meanwhile: its commands go one by one"
+                );
+                RecordError::Conflict {
+                    child_id: requests[decided[0].0].child_id,
+                }
+            } else {
+                storage(err)
+            };
+            return Ok(BatchOutcome {
+                results,
+                stopped: Some(stopped),
+                requests,
+            });
+        }
+        for (i, envelopes) in decided {
+            let request = &requests[i];
+            results[i] = Some(Ok(Recorded {
+                child_id: request.child_id,
+                idempotency_key: request.idempotency_key.clone(),
+                entries: envelopes.iter().map(entry).collect(),
+                replayed: false,
+            }));
+        }
+        // The ids of what this round stored, for the files that go on.
+        let wanted: Vec<(String, i64)> = files
+            .iter()
+            .filter(|f| f.deferred.is_some() || !f.queue.is_empty())
+            .filter(|f| f.event_ids.len() < f.stream.len())
+            .map(|f| (f.id.clone(), f.event_ids.len() as i64))
+            .collect();
+        let ids = store.event_ids_after(&wanted).await.map_err(storage)?;
+        let mut ids_by_file: std::collections::HashMap<String, Vec<(i64, Option<Uuid>)>> =
+            std::collections::HashMap::new();
+        for (id, sequence, event_id) in ids {
+            ids_by_file
+                .entry(id)
+                .or_default()
+                .push((sequence, event_id));
+        }
+        for f in files.iter_mut() {
+            if let Some(mut ids) = ids_by_file.remove(&f.id) {
+                ids.sort_by_key(|(sequence, _)| *sequence);
+                for (sequence, id) in ids {
+                    if sequence as usize == f.event_ids.len() + 1 {
+                        f.event_ids.push(id);
+                    }
+                }
+            }
+        }
+    }
+    Ok(BatchOutcome {
+        results,
+        stopped: None,
+        requests,
+    })
+}
+
+/// The causation of each of a command's entries, or `None` when one rests on an entry whose
+/// event id is not known yet (decided, not yet stored).
+fn causes_of(
+    request: &CommandRequest,
+    f: &BatchFile,
+    before: usize,
+    events: &[ChildFileEvent],
+) -> Option<Vec<Option<Uuid>>> {
+    events
+        .iter()
+        .map(|e| match request.causation_id {
+            Some(named) => Some(Some(named)),
+            None => match rests_on(&f.file.entries()[..before], &e.0) {
+                None => Some(None),
+                Some(at) => f.event_ids.get(at).copied(),
+            },
+        })
+        .collect()
+}
+
+/// Seals and serialises a command's entries at the end of the file's stream, and moves the
+/// stream's head and retries' view on to them.
+#[allow(clippy::type_complexity)]
+fn seal_and_serialize(
+    f: &mut BatchFile,
+    protect: bool,
+    events: Vec<ChildFileEvent>,
+    metadata: &std::collections::HashMap<String, String>,
+    causes: &[Option<Uuid>],
+) -> Result<
+    (
+        Vec<cqrs_es::persist::SerializedEvent>,
+        Vec<EventEnvelope<ChildFile>>,
+    ),
+    AggregateError<ChildFileError>,
+> {
+    let (rows, envelopes) = crate::store::serialize(
+        &f.id,
+        f.stream.len(),
+        protect.then_some(f.head),
+        &f.key,
+        events,
+        metadata,
+        causes,
+    )?;
+    if protect {
+        if let Some(last) = envelopes.last() {
+            f.head = last
+                .metadata
+                .get(crate::integrity::SEAL_KEY)
+                .and_then(|s| crate::integrity::Digest32::from_hex(s));
+        }
+    }
+    f.stream.extend(envelopes.iter().cloned());
+    Ok((rows, envelopes))
 }

@@ -85,7 +85,7 @@ impl CommandInput {
     }
 
     /// The request, once its envelope and who records it are known.
-    fn into_request(
+    pub(super) fn into_request(
         self,
         (child_id, idempotency_key): (ChildId, IdempotencyKey),
         recorded_by: Recorder,
@@ -104,7 +104,7 @@ impl CommandInput {
 
     /// The envelope rules: the child (derived from the key for an opening, so a retried opening
     /// lands on the same child) and the key (a fresh one when none is given).
-    fn envelope(&self) -> Result<(ChildId, IdempotencyKey), InvalidInput> {
+    pub(super) fn envelope(&self) -> Result<(ChildId, IdempotencyKey), InvalidInput> {
         let key = match &self.idempotency_key {
             Some(key) => key.clone(),
             None => {
@@ -327,7 +327,7 @@ impl App {
     }
 }
 
-fn recording_error(child: ChildId, err: RecordError) -> AppError {
+pub(super) fn recording_error(child: ChildId, err: RecordError) -> AppError {
     match err {
         RecordError::Rejected(ChildFileError::NoFile) => AppError::UnknownChild(child),
         RecordError::Rejected(error) => {

@@ -54,6 +54,8 @@ pub enum AppError {
     Invalid(#[from] InvalidInput),
     #[error("there is no file for child {0} in this store")]
     UnknownChild(ChildId),
+    #[error("{refused} of {commands} command(s) were not recorded (listed above, by line); the others are stored, and running the same file again stores nothing twice")]
+    ImportRefused { refused: usize, commands: usize },
     #[error("child {child} had no file {when}{}", opened_on.map_or_else(|| ": nothing had been recorded yet".to_string(), |d| format!(": the file was opened on {d}")))]
     NoFileThen {
         child: ChildId,
@@ -196,6 +198,12 @@ pub enum InvalidInput {
     NoCentre,
     #[error("cannot read {what}: {message}")]
     Unreadable { what: String, message: String },
+    #[error("{count} line(s) of {file} cannot be imported, so nothing was stored:\n{lines}")]
+    ImportLines {
+        file: String,
+        count: usize,
+        lines: String,
+    },
     #[error("an erasure is not recorded as a command: it destroys the child's key too; use `lifecourse --as COORDINATOR erase CHILD_ID --reason REASON --yes`")]
     EraseNotACommand,
     #[error("{what}: add --yes to go ahead")]
@@ -230,7 +238,7 @@ impl AppError {
             | AppError::UnknownPerson(_)
             | AppError::DisabledPerson(_) => ErrorKind::NotFound,
             AppError::NotProjectedYet { .. } => ErrorKind::Store,
-            AppError::Refused { .. } => ErrorKind::Refused,
+            AppError::Refused { .. } | AppError::ImportRefused { .. } => ErrorKind::Refused,
             AppError::OtherCentre { .. }
             | AppError::RoleCannotRecord { .. }
             | AppError::Denied(_) => ErrorKind::Forbidden,

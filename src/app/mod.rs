@@ -16,6 +16,7 @@ mod commands;
 mod erasure;
 mod error;
 mod guard;
+mod import;
 mod integrity;
 mod lookup;
 mod queries;

@@ -31,6 +31,7 @@ mod demo;
 mod erase;
 mod export;
 pub mod history;
+mod import;
 mod integrity;
 mod project;
 mod read;
@@ -91,6 +92,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Record one command given as JSON (a file, or standard input), as the person of --as
     Record(record::RecordArgs),
+    /// Record the commands of a JSON Lines file, one per line as `record` takes them, in
+    /// batches, as the person of --as
+    #[command(long_about = import::IMPORT_ABOUT)]
+    Import(import::ImportArgs),
     /// Show a child's entries in order, with who recorded each and when
     History(history::HistoryArgs),
     /// Show a child's decision trail: every entry with who recorded it, and the facts each
@@ -258,6 +263,10 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Demo(args) => demo::run(&app, &cli.database_url, args).await,
         Command::Record(args) => match principal().await {
             Ok(p) => record::run(&app, &p, args).await,
+            Err(e) => Err(e),
+        },
+        Command::Import(args) => match principal().await {
+            Ok(p) => import::run(&app, &p, args).await,
             Err(e) => Err(e),
         },
         Command::History(args) => history::run(&app, args).await,

@@ -74,6 +74,98 @@ impl StreamReader {
         }
     }
 
+    /// The rows of several streams, by stream in sequence order (the stream's id first).
+    async fn rows_of_many(
+        &self,
+        aggregate_ids: &[String],
+    ) -> Result<Vec<(String, Row)>, sqlx::Error> {
+        type Many = (
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<Vec<u8>>,
+            Option<bool>,
+        );
+        let rows: Vec<Many> =
+            match self {
+                StreamReader::Sqlite(pool) => sqlx::query_as(
+                    "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload,
+                            e.metadata, e.event_id, k.wrapped,
+                            CASE WHEN k.aggregate_id IS NULL THEN NULL
+                                 ELSE k.erased_at IS NOT NULL END
+                       FROM events e LEFT JOIN child_keys k ON k.aggregate_id = e.aggregate_id
+                      WHERE e.aggregate_type = ?1
+                        AND e.aggregate_id IN (SELECT value FROM json_each(?2))
+                      ORDER BY e.aggregate_id, e.sequence",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(serde_json::to_string(aggregate_ids).expect("ids serialise"))
+                .fetch_all(pool)
+                .await?,
+                StreamReader::Postgres(pool) => {
+                    sqlx::query_as(
+                        "SELECT e.aggregate_id, e.sequence, e.event_type, e.event_version,
+                            e.payload::text, e.metadata::text, e.event_id::text, k.wrapped,
+                            CASE WHEN k.aggregate_id IS NULL THEN NULL
+                                 ELSE k.erased_at IS NOT NULL END
+                       FROM events e LEFT JOIN child_keys k ON k.aggregate_id = e.aggregate_id
+                      WHERE e.aggregate_type = $1 AND e.aggregate_id = ANY($2)
+                      ORDER BY e.aggregate_id, e.sequence",
+                    )
+                    .bind(AGGREGATE_TYPE)
+                    .bind(aggregate_ids)
+                    .fetch_all(pool)
+                    .await?
+                }
+            };
+        Ok(rows
+            .into_iter()
+            .map(|(id, sequence, t, v, p, m, e, w, x)| (id, (sequence, t, v, p, m, e, w, x)))
+            .collect())
+    }
+
+    /// The event ids of the entries of each stream after the sequence given with it.
+    async fn event_ids_after(
+        &self,
+        after: &[(String, i64)],
+    ) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
+        match self {
+            StreamReader::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT e.aggregate_id, e.sequence, e.event_id
+                       FROM json_each(?2) w
+                       JOIN events e ON e.aggregate_type = ?1
+                                    AND e.aggregate_id = json_extract(w.value, '$[0]')
+                                    AND e.sequence > json_extract(w.value, '$[1]')",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(serde_json::to_string(after).expect("pairs serialise"))
+                .fetch_all(pool)
+                .await
+            }
+            StreamReader::Postgres(pool) => {
+                let (ids, sequences): (Vec<&str>, Vec<i64>) =
+                    after.iter().map(|(id, s)| (id.as_str(), *s)).unzip();
+                sqlx::query_as(
+                    "SELECT e.aggregate_id, e.sequence, e.event_id::text
+                       FROM unnest($2::text[], $3::bigint[]) AS w(aggregate_id, after)
+                       JOIN events e ON e.aggregate_type = $1
+                                    AND e.aggregate_id = w.aggregate_id
+                                    AND e.sequence > w.after",
+                )
+                .bind(AGGREGATE_TYPE)
+                .bind(&ids)
+                .bind(&sequences)
+                .fetch_all(pool)
+                .await
+            }
+        }
+    }
+
     fn db(&self) -> Db<'_> {
         match self {
             StreamReader::Sqlite(pool) => Db::Sqlite(pool),
@@ -207,6 +299,96 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             .rows(aggregate_id)
             .await
             .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
+        self.assemble(aggregate_id, rows).await
+    }
+
+    /// Several streams, each as `load_stream` gives it, in one query (streams without entries
+    /// are left out).
+    pub async fn load_streams(
+        &self,
+        aggregate_ids: &[String],
+    ) -> Result<HashMap<String, LoadedStream>, AggregateError<ChildFileError>> {
+        let rows = self
+            .reader
+            .rows_of_many(aggregate_ids)
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
+        let mut by_stream: Vec<(String, Vec<Row>)> = Vec::new();
+        for (id, row) in rows {
+            match by_stream.last_mut() {
+                Some((last, rows)) if *last == id => rows.push(row),
+                _ => by_stream.push((id, vec![row])),
+            }
+        }
+        let mut loaded = HashMap::with_capacity(by_stream.len());
+        for (id, rows) in by_stream {
+            let stream = self.assemble(&id, rows).await?;
+            loaded.insert(id, stream);
+        }
+        Ok(loaded)
+    }
+
+    /// The keys for writing of `aggregate_ids`, none of which has a key row yet as far as the
+    /// caller knows: made and stored in one go (a key stored meanwhile by another writer wins).
+    pub async fn keys_for_writing(
+        &self,
+        aggregate_ids: &[String],
+    ) -> Result<HashMap<String, ChildKey>, AggregateError<ChildFileError>> {
+        if !self.protect.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(aggregate_ids
+                .iter()
+                .map(|id| (id.clone(), ChildKey::Absent))
+                .collect());
+        }
+        self.keyring
+            .keys_for_writing(self.reader.db(), aggregate_ids)
+            .await
+            .map_err(key_error)
+    }
+
+    /// The event ids of each stream's entries after the sequence given with it, as (stream,
+    /// sequence, id).
+    pub async fn event_ids_after(
+        &self,
+        after: &[(String, i64)],
+    ) -> Result<Vec<(String, i64, Option<Uuid>)>, AggregateError<ChildFileError>> {
+        if after.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .reader
+            .event_ids_after(after)
+            .await
+            .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, sequence, event_id)| (id, sequence, Uuid::parse_str(&event_id).ok()))
+            .collect())
+    }
+
+    /// Seals and sealed fields are written (always, but in the benchmark's comparison).
+    pub fn protects(&self) -> bool {
+        self.protect.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Appends a batch of several streams' events, already serialised (`serialize`), in one
+    /// write: all of them or none.
+    pub async fn persist_batch(
+        &self,
+        serialized: &[SerializedEvent],
+    ) -> Result<(), AggregateError<ChildFileError>> {
+        self.repo
+            .persist::<ChildFile>(serialized, None)
+            .await
+            .map_err(AggregateError::from)
+    }
+
+    /// A stream's rows as `load_stream` gives them.
+    async fn assemble(
+        &self,
+        aggregate_id: &str,
+        rows: Vec<Row>,
+    ) -> Result<LoadedStream, AggregateError<ChildFileError>> {
         let key = match rows.first() {
             Some((.., wrapped, Some(erased))) => self
                 .keyring
@@ -285,7 +467,7 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
     ) -> Result<Vec<EventEnvelope<ChildFile>>, AggregateError<ChildFileError>> {
         let protect = self.protect.load(std::sync::atomic::Ordering::SeqCst);
         let key = self.key_for_writing(aggregate_id, key).await?;
-        let (serialized, envelopes) = Self::serialize(
+        let (serialized, envelopes) = serialize(
             aggregate_id,
             current_sequence,
             protect.then_some(head),
@@ -300,86 +482,85 @@ impl<R: PersistedEventRepository> ChildFiles<R> {
             .map_err(AggregateError::from)?;
         Ok(envelopes)
     }
+}
 
-    /// The stored form of `events` (sealed, chained) and their envelopes; no I/O.
-    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    fn serialize(
-        aggregate_id: &str,
-        current_sequence: usize,
-        head: Option<Option<Digest32>>,
-        key: &ChildKey,
-        events: Vec<ChildFileEvent>,
-        metadata: &HashMap<String, String>,
-        causes: &[Option<Uuid>],
-    ) -> Result<(Vec<SerializedEvent>, Vec<EventEnvelope<ChildFile>>), AggregateError<ChildFileError>>
-    {
-        // `head` is `None` when nothing is to be sealed (the benchmark's unprotected path).
-        let sealing = head.is_some();
-        let mut previous = head.flatten();
-        let cipher = key.cipher(aggregate_id);
-        let mut serialized = Vec::with_capacity(events.len());
-        let mut envelopes = Vec::with_capacity(events.len());
-        for (i, event) in events.into_iter().enumerate() {
-            let sequence = current_sequence + i + 1;
-            let mut own = metadata.clone();
-            if let Some(Some(cause)) = causes.get(i) {
-                own.insert("causation_id".to_string(), cause.to_string());
-            }
-            let event_type = event.event_type();
-            let event_version = event.event_version();
-            let write = || {
-                let payload = serde_json::to_value(&event)?;
-                let mut stored = own.clone();
-                if let Some(reason) = stored.get_mut("reason") {
-                    *reason = Identifying::new(std::mem::take(reason))
-                        .to_stored_text()
-                        .map_err(serde::ser::Error::custom)?;
-                }
-                Ok::<_, serde_json::Error>((payload, stored))
-            };
-            let (payload, stored_metadata) = match &cipher {
-                Some(cipher) => identifying::with_cipher(cipher.clone(), write),
-                None => write(),
-            }
-            .map_err(PersistenceError::from)?;
-            let mut metadata_value =
-                serde_json::to_value(&stored_metadata).map_err(PersistenceError::from)?;
-            if sealing {
-                let sealed = seal(
-                    &Link {
-                        child: aggregate_id,
-                        sequence: sequence as u64,
-                        event_type: &event_type,
-                        event_version: &event_version,
-                        payload: &payload,
-                        metadata: &metadata_value,
-                    },
-                    previous.as_ref(),
-                );
-                if let Value::Object(map) = &mut metadata_value {
-                    map.insert(SEAL_KEY.to_string(), Value::String(sealed.to_hex()));
-                }
-                own.insert(SEAL_KEY.to_string(), sealed.to_hex());
-                previous = Some(sealed);
-            }
-            serialized.push(SerializedEvent {
-                aggregate_id: aggregate_id.to_string(),
-                sequence,
-                aggregate_type: AGGREGATE_TYPE.to_string(),
-                event_type,
-                event_version,
-                payload,
-                metadata: metadata_value,
-            });
-            envelopes.push(EventEnvelope {
-                aggregate_id: aggregate_id.to_string(),
-                sequence,
-                payload: event,
-                metadata: own,
-            });
+/// The stored form of `events` (sealed, chained) and their envelopes; no I/O.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn serialize(
+    aggregate_id: &str,
+    current_sequence: usize,
+    head: Option<Option<Digest32>>,
+    key: &ChildKey,
+    events: Vec<ChildFileEvent>,
+    metadata: &HashMap<String, String>,
+    causes: &[Option<Uuid>],
+) -> Result<(Vec<SerializedEvent>, Vec<EventEnvelope<ChildFile>>), AggregateError<ChildFileError>> {
+    // `head` is `None` when nothing is to be sealed (the benchmark's unprotected path).
+    let sealing = head.is_some();
+    let mut previous = head.flatten();
+    let cipher = key.cipher(aggregate_id);
+    let mut serialized = Vec::with_capacity(events.len());
+    let mut envelopes = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
+        let sequence = current_sequence + i + 1;
+        let mut own = metadata.clone();
+        if let Some(Some(cause)) = causes.get(i) {
+            own.insert("causation_id".to_string(), cause.to_string());
         }
-        Ok((serialized, envelopes))
+        let event_type = event.event_type();
+        let event_version = event.event_version();
+        let write = || {
+            let payload = serde_json::to_value(&event)?;
+            let mut stored = own.clone();
+            if let Some(reason) = stored.get_mut("reason") {
+                *reason = Identifying::new(std::mem::take(reason))
+                    .to_stored_text()
+                    .map_err(serde::ser::Error::custom)?;
+            }
+            Ok::<_, serde_json::Error>((payload, stored))
+        };
+        let (payload, stored_metadata) = match &cipher {
+            Some(cipher) => identifying::with_cipher(cipher.clone(), write),
+            None => write(),
+        }
+        .map_err(PersistenceError::from)?;
+        let mut metadata_value =
+            serde_json::to_value(&stored_metadata).map_err(PersistenceError::from)?;
+        if sealing {
+            let sealed = seal(
+                &Link {
+                    child: aggregate_id,
+                    sequence: sequence as u64,
+                    event_type: &event_type,
+                    event_version: &event_version,
+                    payload: &payload,
+                    metadata: &metadata_value,
+                },
+                previous.as_ref(),
+            );
+            if let Value::Object(map) = &mut metadata_value {
+                map.insert(SEAL_KEY.to_string(), Value::String(sealed.to_hex()));
+            }
+            own.insert(SEAL_KEY.to_string(), sealed.to_hex());
+            previous = Some(sealed);
+        }
+        serialized.push(SerializedEvent {
+            aggregate_id: aggregate_id.to_string(),
+            sequence,
+            aggregate_type: AGGREGATE_TYPE.to_string(),
+            event_type,
+            event_version,
+            payload,
+            metadata: metadata_value,
+        });
+        envelopes.push(EventEnvelope {
+            aggregate_id: aggregate_id.to_string(),
+            sequence,
+            payload: event,
+            metadata: own,
+        });
     }
+    Ok((serialized, envelopes))
 }
 
 impl<R: PersistedEventRepository> EventStore<ChildFile> for ChildFiles<R> {

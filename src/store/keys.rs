@@ -474,6 +474,53 @@ impl Keyring {
         self.child_key(child, Some(row))
     }
 
+    /// The keys for recording of `children`, made and stored in one statement for those without
+    /// a key row (a row stored meanwhile by another writer wins, as in `key_for_writing`).
+    pub async fn keys_for_writing(
+        &self,
+        db: Db<'_>,
+        children: &[String],
+    ) -> Result<HashMap<String, ChildKey>, StoreError> {
+        if children.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.ensure_checked(db).await?;
+        let mut wrapped = Vec::with_capacity(children.len());
+        for child in children {
+            wrapped.push(self.new_child_key(child)?.1);
+        }
+        match db {
+            Db::Sqlite(pool) => {
+                let pairs: Vec<(&str, String)> = children
+                    .iter()
+                    .zip(&wrapped)
+                    .map(|(c, w)| (c.as_str(), hex::encode(w)))
+                    .collect();
+                sqlx::query(
+                    "INSERT INTO child_keys (aggregate_id, wrapped)
+                     SELECT json_extract(value, '$[0]'), unhex(json_extract(value, '$[1]'))
+                       FROM json_each(?) WHERE true
+                     ON CONFLICT (aggregate_id) DO NOTHING",
+                )
+                .bind(serde_json::to_string(&pairs).expect("keys serialise"))
+                .execute(pool)
+                .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO child_keys (aggregate_id, wrapped)
+                     SELECT * FROM unnest($1::text[], $2::bytea[])
+                     ON CONFLICT (aggregate_id) DO NOTHING",
+                )
+                .bind(children)
+                .bind(&wrapped)
+                .execute(pool)
+                .await?;
+            }
+        }
+        self.keys_for(db, children).await
+    }
+
     /// Destroys `child`'s key (or marks a child without one as erased); true when this call
     /// erased it, false when it was erased already.
     pub async fn erase(&self, db: Db<'_>, child: &str) -> Result<bool, StoreError> {

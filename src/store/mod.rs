@@ -27,7 +27,8 @@ use crate::recording::{self, CommandRequest, RecordError, Recorded};
 
 pub use admin::{SchemaVersion, StaffRow};
 pub use baseline::RawRow;
-pub(crate) use child_files::ChildFiles;
+pub(crate) use child_files::{serialize, ChildFiles};
+pub(crate) use keys::ChildKey;
 pub use keys::{master_key_path, MASTER_KEY_ENV};
 pub use pg_events::PgEventRepository;
 pub use postgres::PostgresStore;
@@ -71,6 +72,8 @@ pub enum StoreError {
         child: ChildId,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("cannot record the batch: {0}")]
+    Batch(Box<dyn std::error::Error + Send + Sync>),
     #[error("the staff register's row for {person:?} cannot be read: {problem}")]
     UnreadableStaff { person: String, problem: String },
     #[error("the database schema is at version {applied}, this program needs {expected}: ask the database owner to run `lifecourse migrate` with this release (the application itself does not change the schema on PostgreSQL)")]
@@ -214,6 +217,18 @@ impl Store {
             Ok(result) => result,
             Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
             Err(join) => Err(RecordError::Storage(Box::new(join))),
+        }
+    }
+
+    /// Records many commands of many files with few writes (see `recording::record_batch`).
+    pub(crate) async fn record_batch<E>(
+        &self,
+        requests: Vec<CommandRequest>,
+        admit: impl FnMut(usize, &mut CommandRequest, &ChildFile) -> Result<ClinicalCalendar, E>,
+    ) -> Result<recording::BatchOutcome<E>, RecordError> {
+        match self {
+            Self::Sqlite(s) => recording::record_batch(s.event_store(), requests, admit).await,
+            Self::Postgres(s) => recording::record_batch(s.event_store(), requests, admit).await,
         }
     }
 

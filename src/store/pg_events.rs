@@ -5,6 +5,9 @@
 //! event and COMMIT. All of a command's events still commit together or not at all, and a second
 //! writer of the same sequence still hits the primary key: `AggregateConflict`, as before.
 //!
+//! The same statement appends a batch of several streams at once (`lifecourse import`, the demo
+//! cohort): each row still meets the primary key, and the whole batch commits or none of it.
+//!
 //! Snapshots are not used by this engine (`ChildFiles::append` never asks for one); a snapshot
 //! update reaching `persist` is refused rather than silently dropped.
 
@@ -31,12 +34,15 @@ const SELECT_ALL_EVENTS: &str =
   WHERE aggregate_type = $1
   ORDER BY era, transaction_id, position";
 
-/// One statement for all of a command's events: the arrays are unnested in step (same length).
+/// One statement for all of a command's events (or a batch's, of several streams): the arrays
+/// are unnested in step (same length), in the order given.
 const APPEND: &str = "INSERT INTO events
         (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
- SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::jsonb, e.metadata::jsonb
-   FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-        AS e(sequence, event_type, event_version, payload, metadata)";
+ SELECT $1, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload::jsonb,
+        e.metadata::jsonb
+   FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+        WITH ORDINALITY AS e(aggregate_id, sequence, event_type, event_version, payload, metadata, n)
+  ORDER BY e.n";
 
 /// The events table of one PostgreSQL database, a cqrs-es `PersistedEventRepository`.
 pub struct PgEventRepository {
@@ -97,20 +103,17 @@ impl PersistedEventRepository for PgEventRepository {
                 "this event store keeps no snapshots: build it with new_event_store".into(),
             ));
         }
-        let Some(first) = events.first() else {
+        if events.is_empty() {
             return Ok(());
-        };
+        }
+        let mut streams = Vec::with_capacity(events.len());
         let mut sequences = Vec::with_capacity(events.len());
         let mut types = Vec::with_capacity(events.len());
         let mut versions = Vec::with_capacity(events.len());
         let mut payloads = Vec::with_capacity(events.len());
         let mut metadata = Vec::with_capacity(events.len());
         for event in events {
-            if event.aggregate_id != first.aggregate_id {
-                return Err(PersistenceError::UnknownError(
-                    "one command's events belong to one stream".into(),
-                ));
-            }
+            streams.push(event.aggregate_id.as_str());
             sequences.push(event.sequence as i64);
             types.push(event.event_type.as_str());
             versions.push(event.event_version.as_str());
@@ -119,7 +122,7 @@ impl PersistedEventRepository for PgEventRepository {
         }
         sqlx::query(APPEND)
             .bind(A::TYPE)
-            .bind(first.aggregate_id.as_str())
+            .bind(&streams)
             .bind(&sequences)
             .bind(&types)
             .bind(&versions)
