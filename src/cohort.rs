@@ -82,9 +82,19 @@ pub enum CohortError {
 /// Plans the cohort. Commands of different children are interleaved by clinical date, as they
 /// would be recorded at a centre; each child's own commands stay in order.
 pub fn plan(spec: &CohortSpec) -> Result<Cohort, CohortError> {
+    plan_children(spec, 0..spec.children)
+}
+
+/// The part of `spec`'s cohort made of the children of `range` (by index): the same children and
+/// commands as in the whole cohort, in date order among themselves. The whole cohort is the
+/// succession of its parts, each child's commands in the same order.
+pub fn plan_children(
+    spec: &CohortSpec,
+    range: std::ops::Range<usize>,
+) -> Result<Cohort, CohortError> {
     let mut dated = Vec::new();
-    let mut children = Vec::with_capacity(spec.children);
-    for index in 0..spec.children {
+    let mut children = Vec::with_capacity(range.len());
+    for index in range {
         let mut sim = ChildSim::new(spec, index);
         sim.run()?;
         children.push(PlannedChild {

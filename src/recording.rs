@@ -428,6 +428,7 @@ where
             .push_back(i);
     }
 
+    let mut rounds = 0usize;
     loop {
         let mut serialized = Vec::new();
         let mut decided: Vec<(usize, Vec<EventEnvelope<ChildFile>>)> = Vec::new();
@@ -521,6 +522,7 @@ where
         if serialized.is_empty() {
             break;
         }
+        rounds += 1;
         if let Err(err) = store.persist_batch(&serialized).await {
             let stopped = if is_conflict(&err) || is_busy(&err) {
                 tracing::warn!(
@@ -574,6 +576,7 @@ where
             }
         }
     }
+    tracing::debug!(files = files.len(), requests = requests.len(), rounds, "batch stored");
     Ok(BatchOutcome {
         results,
         stopped: None,

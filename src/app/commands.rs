@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::access::{self, Action, EntryKind, Scope};
 use super::{App, AppError, Channel, InvalidInput, NewStaff, Principal, Role};
-use crate::cohort::{self, Cohort, CohortSpec};
+use crate::cohort::{self, CohortSpec};
 use crate::domain::{ChildFileCommand, ChildFileError, ClinicalCalendar};
 use crate::recording::{CommandRequest, RecordError, Recorded};
 
@@ -126,13 +126,22 @@ impl CommandInput {
 /// What `demo` did.
 #[derive(Clone, Debug)]
 pub struct DemoReport {
-    pub cohort: Cohort,
+    /// The cohort's commands, as planned.
+    pub commands: usize,
     pub stored: usize,
     pub replayed: usize,
     pub by_type: BTreeMap<String, usize>,
+    /// The files by stage, as the cohort planned them.
+    pub stages: BTreeMap<&'static str, usize>,
+    /// The child whose history shows the most kinds of entry.
+    pub example: Option<ChildId>,
     /// The synthetic staff registered for the cohort (already there on a re-run).
     pub staff: Vec<PersonId>,
 }
+
+/// Children of the demo cohort planned and recorded together: their commands are decided in
+/// memory and stored in a few batched writes.
+pub const DEMO_CHUNK: usize = 500;
 
 impl App {
     /// Records one command given as JSON, on behalf of `principal`.
@@ -268,62 +277,96 @@ impl App {
     /// Records the synthetic cohort of `spec`. Its staff (`demo-sw1@centre-sud`,
     /// `demo-md1@centre-sud`...) are registered in the staff register, working for every centre
     /// of the cohort, and each command is recorded as the member of staff the generator chose.
+    /// The cohort is planned and recorded `DEMO_CHUNK` children at a time (each part in date
+    /// order), through the batched path of `import`: the same checks and rules as `record`.
+    /// `progress` is told how many commands were just answered.
     pub async fn demo(
         &self,
         spec: &CohortSpec,
-        calendar: ClinicalCalendar,
-        mut progress: impl FnMut(),
+        mut progress: impl FnMut(usize),
     ) -> Result<DemoReport, AppError> {
-        let cohort = cohort::plan(spec)?;
         let centres: Vec<CentreId> = std::iter::once(spec.centre.clone())
             .chain(spec.other_centres.iter().cloned())
             .collect();
-        // The generator's people (sw1@centre-sud...) become demo-sw1@centre-sud...: synthetic
-        // staff never take the name, or the centres, of a real member of the register.
         let mut principals: BTreeMap<PersonId, Principal> = BTreeMap::new();
-        for request in &cohort.requests {
-            let recorder = &request.recorded_by;
-            if principals.contains_key(&recorder.person) {
-                continue;
-            }
-            let person = PersonId::parse(format!("demo-{}", recorder.person)).map_err(|e| {
-                InvalidInput::Unreadable {
-                    what: format!("the demo's person id for {}", recorder.person),
-                    message: e.to_string(),
+        let mut report = DemoReport {
+            commands: 0,
+            stored: 0,
+            replayed: 0,
+            by_type: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            example: None,
+            staff: Vec::new(),
+        };
+        let mut best: Option<(usize, std::cmp::Reverse<usize>)> = None;
+        let mut first = 0;
+        while first < spec.children {
+            let range = first..(first + DEMO_CHUNK).min(spec.children);
+            first = range.end;
+            let part = cohort::plan_children(spec, range)?;
+            for child in &part.children {
+                *report.stages.entry(child.file.state().stage.label()).or_default() += 1;
+                let kinds: std::collections::BTreeSet<_> =
+                    child.file.entries().iter().map(|e| e.event_type()).collect();
+                let rank = (kinds.len(), std::cmp::Reverse(child.file.entries().len()));
+                if best.is_none_or(|b| rank > b) {
+                    best = Some(rank);
+                    report.example = Some(child.child_id);
                 }
-            })?;
-            self.add_staff(NewStaff {
-                person: person.clone(),
-                display_name: format!("{} (demo)", recorder.role),
-                role: Role::Staff(recorder.role),
-                centres: centres.clone(),
-            })
-            .await?;
-            let principal = self.principal(&person).await?;
-            principals.insert(recorder.person.clone(), principal);
-        }
-        let (mut stored, mut replayed) = (0usize, 0usize);
-        let mut by_type: BTreeMap<String, usize> = BTreeMap::new();
-        for request in cohort.requests.iter().cloned() {
-            let principal = &principals[&request.recorded_by.person];
-            let recorded = self.record_request(principal, calendar, request).await?;
-            for entry in &recorded.entries {
-                *by_type.entry(entry.event_type.clone()).or_default() += 1;
             }
-            if recorded.replayed {
-                replayed += recorded.entries.len();
-            } else {
-                stored += recorded.entries.len();
+            let mut items = Vec::with_capacity(part.requests.len());
+            for request in part.requests {
+                let principal = match principals.get(&request.recorded_by.person) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.demo_staff(&request.recorded_by, &centres).await?;
+                        principals.insert(request.recorded_by.person.clone(), p.clone());
+                        p
+                    }
+                };
+                items.push((principal, request));
             }
-            progress();
+            report.commands += items.len();
+            let answered = items.len();
+            for answer in self.record_batch(items).await? {
+                let recorded = answer?;
+                for entry in &recorded.entries {
+                    *report.by_type.entry(entry.event_type.clone()).or_default() += 1;
+                }
+                if recorded.replayed {
+                    report.replayed += recorded.entries.len();
+                } else {
+                    report.stored += recorded.entries.len();
+                }
+            }
+            progress(answered);
         }
-        Ok(DemoReport {
-            cohort,
-            stored,
-            replayed,
-            by_type,
-            staff: principals.into_values().map(|p| p.person).collect(),
+        report.staff = principals.into_values().map(|p| p.person).collect();
+        Ok(report)
+    }
+
+    /// The demo's member of staff for the generator's `recorder` (sw1@centre-sud becomes
+    /// demo-sw1@centre-sud: synthetic staff never take the name, or the centres, of a real member
+    /// of the register), registered for `centres`.
+    async fn demo_staff(
+        &self,
+        recorder: &Recorder,
+        centres: &[CentreId],
+    ) -> Result<Principal, AppError> {
+        let person = PersonId::parse(format!("demo-{}", recorder.person)).map_err(|e| {
+            InvalidInput::Unreadable {
+                what: format!("the demo's person id for {}", recorder.person),
+                message: e.to_string(),
+            }
+        })?;
+        self.add_staff(NewStaff {
+            person: person.clone(),
+            display_name: format!("{} (demo)", recorder.role),
+            role: Role::Staff(recorder.role),
+            centres: centres.to_vec(),
         })
+        .await?;
+        self.principal(&person).await
     }
 }
 

@@ -29,7 +29,7 @@ use lifecourse_events::*;
 use serde::Serialize;
 
 pub use centres::{time_zone, DEFAULT_TIME_ZONE};
-pub use commands::{CommandInput, DemoReport};
+pub use commands::{CommandInput, DemoReport, DEMO_CHUNK};
 pub use erasure::Erasure;
 pub use error::{AppError, ErrorKind, InvalidInput};
 pub use guard::{AccessEntry, Acting, Channel};

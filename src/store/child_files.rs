@@ -136,9 +136,10 @@ impl StreamReader {
         match self {
             StreamReader::Sqlite(pool) => {
                 sqlx::query_as(
+                    // CROSS JOIN: SQLite keeps this order, one index search per stream.
                     "SELECT e.aggregate_id, e.sequence, e.event_id
                        FROM json_each(?2) w
-                       JOIN events e ON e.aggregate_type = ?1
+                      CROSS JOIN events e ON e.aggregate_type = ?1
                                     AND e.aggregate_id = json_extract(w.value, '$[0]')
                                     AND e.sequence > json_extract(w.value, '$[1]')",
                 )
