@@ -576,7 +576,12 @@ where
             }
         }
     }
-    tracing::debug!(files = files.len(), requests = requests.len(), rounds, "batch stored");
+    tracing::debug!(
+        files = files.len(),
+        requests = requests.len(),
+        rounds,
+        "batch stored"
+    );
     Ok(BatchOutcome {
         results,
         stopped: None,

@@ -305,9 +305,16 @@ impl App {
             first = range.end;
             let part = cohort::plan_children(spec, range)?;
             for child in &part.children {
-                *report.stages.entry(child.file.state().stage.label()).or_default() += 1;
-                let kinds: std::collections::BTreeSet<_> =
-                    child.file.entries().iter().map(|e| e.event_type()).collect();
+                *report
+                    .stages
+                    .entry(child.file.state().stage.label())
+                    .or_default() += 1;
+                let kinds: std::collections::BTreeSet<_> = child
+                    .file
+                    .entries()
+                    .iter()
+                    .map(|e| e.event_type())
+                    .collect();
                 let rank = (kinds.len(), std::cmp::Reverse(child.file.entries().len()));
                 if best.is_none_or(|b| rank > b) {
                     best = Some(rank);

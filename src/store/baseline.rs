@@ -115,11 +115,15 @@ impl Store {
 
     /// Up to `limit` stored events after commit position `after`, in position order, as rows
     /// for the raw write baselines (the bulk import's rows, copied raw).
-    pub async fn raw_rows_after(&self, after: i64, limit: i64) -> Result<Vec<(i64, RawRow)>, StoreError> {
+    pub async fn raw_rows_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, RawRow)>, StoreError> {
         type Stored = (i64, String, i64, String, String, String, String);
-        let rows: Vec<Stored> = match self {
-            Store::Sqlite(s) => {
-                sqlx::query_as(
+        let rows: Vec<Stored> =
+            match self {
+                Store::Sqlite(s) => sqlx::query_as(
                     "SELECT position, aggregate_id, sequence, event_type, event_version, payload,
                             metadata
                        FROM events WHERE aggregate_type = ? AND position > ?
@@ -129,37 +133,46 @@ impl Store {
                 .bind(after)
                 .bind(limit)
                 .fetch_all(s.pool())
-                .await?
-            }
-            Store::Postgres(s) => {
-                sqlx::query_as(
-                    "SELECT position, aggregate_id, sequence, event_type, event_version,
+                .await?,
+                Store::Postgres(s) => {
+                    sqlx::query_as(
+                        "SELECT position, aggregate_id, sequence, event_type, event_version,
                             payload::text, metadata::text
                        FROM events WHERE aggregate_type = $1 AND position > $2
                       ORDER BY position LIMIT $3",
-                )
-                .bind(AGGREGATE_TYPE)
-                .bind(after)
-                .bind(limit)
-                .fetch_all(s.pool())
-                .await?
-            }
-        };
+                    )
+                    .bind(AGGREGATE_TYPE)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(s.pool())
+                    .await?
+                }
+            };
         Ok(rows
             .into_iter()
-            .map(|(position, aggregate_id, sequence, event_type, event_version, payload, metadata)| {
-                (
+            .map(
+                |(
                     position,
-                    RawRow {
-                        aggregate_id,
-                        sequence,
-                        event_type,
-                        event_version,
-                        payload,
-                        metadata,
-                    },
-                )
-            })
+                    aggregate_id,
+                    sequence,
+                    event_type,
+                    event_version,
+                    payload,
+                    metadata,
+                )| {
+                    (
+                        position,
+                        RawRow {
+                            aggregate_id,
+                            sequence,
+                            event_type,
+                            event_version,
+                            payload,
+                            metadata,
+                        },
+                    )
+                },
+            )
             .collect())
     }
 
@@ -190,7 +203,9 @@ impl Store {
                 tx.commit().await?;
             }
             Store::Postgres(s) => {
-                let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+                let mut csv = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::new());
                 for row in rows {
                     csv.write_record([
                         AGGREGATE_TYPE,
