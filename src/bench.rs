@@ -3,8 +3,9 @@
 //! the ratio that says how close the engine comes to what the database itself allows.
 //!
 //! The data is made here, in the database given (which must hold no events): the demo cohort
-//! (`cohort::plan`) for the rebuild and the worklist, children of about 20 entries for the
-//! writers, and one child of 200 entries for loads, all recorded through the ordinary command
+//! (`cohort::plan_children`, a part at a time) for the import, the rebuild and the worklist,
+//! recorded through the bulk import's path (`Store::record_batch`); children of about 20 entries
+//! for the writers and one child of 200 entries for loads, recorded through the ordinary command
 //! path. The raw write baselines go to a scratch table shaped like `events`, dropped at the end.
 
 use std::time::{Duration, Instant};
