@@ -64,22 +64,20 @@ pub async fn run(app: &App, principal: &Principal, args: ImportArgs) -> Result<(
         ..Summary::default()
     };
     let mut pending: Vec<(usize, CommandInput)> = Vec::with_capacity(batch);
-    let mut last_line = 0;
     for line in lines(&args.file)? {
         let (number, text) = line?;
         // Checked above: a line that no longer parses means the file changed under the import.
         let input = CommandInput::parse(&text).map_err(|e| changed(&args.file, number, e))?;
         pending.push((number, input));
         if pending.len() == batch {
-            last_line = number;
             record(app, principal, &mut pending, &mut summary, &bar)
                 .await
-                .map_err(|e| stopped(last_line, &summary, e))?;
+                .map_err(|e| stopped(&bar, &summary, e))?;
         }
     }
     record(app, principal, &mut pending, &mut summary, &bar)
         .await
-        .map_err(|e| stopped(last_line, &summary, e))?;
+        .map_err(|e| stopped(&bar, &summary, e))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     // One user on the embedded store sees what they just imported.
@@ -236,9 +234,10 @@ fn changed(path: &Path, line: usize, e: InvalidInput) -> AppError {
 }
 
 /// A store failure in the middle: what was stored stays stored, and says so.
-fn stopped(last_line: usize, summary: &Summary, e: AppError) -> AppError {
+fn stopped(bar: &ProgressBar, summary: &Summary, e: AppError) -> AppError {
+    bar.finish_and_clear();
     err!(
-        "the import stopped after {} command(s) were stored (the file was recorded up to about line {last_line}); run the same file again to go on: what is stored is stored once",
+        "the import stopped after storing {} command(s); run the same file again to go on: what is stored is recognised and stored once",
         summary.stored_commands
     );
     e

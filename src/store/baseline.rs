@@ -114,7 +114,9 @@ impl Store {
     }
 
     /// Up to `limit` stored events after commit position `after`, in position order, as rows
-    /// for the raw write baselines (the bulk import's rows, copied raw).
+    /// for the raw write baselines (the bulk import's rows, copied raw). Every stored event is a
+    /// child file's; the position's own index serves the read (with the aggregate type in the
+    /// filter, PostgreSQL may sort the whole table before a fresh `ANALYZE`).
     pub async fn raw_rows_after(
         &self,
         after: i64,
@@ -126,10 +128,9 @@ impl Store {
                 Store::Sqlite(s) => sqlx::query_as(
                     "SELECT position, aggregate_id, sequence, event_type, event_version, payload,
                             metadata
-                       FROM events WHERE aggregate_type = ? AND position > ?
+                       FROM events WHERE position > ?
                       ORDER BY position LIMIT ?",
                 )
-                .bind(AGGREGATE_TYPE)
                 .bind(after)
                 .bind(limit)
                 .fetch_all(s.pool())
@@ -138,10 +139,9 @@ impl Store {
                     sqlx::query_as(
                         "SELECT position, aggregate_id, sequence, event_type, event_version,
                             payload::text, metadata::text
-                       FROM events WHERE aggregate_type = $1 AND position > $2
-                      ORDER BY position LIMIT $3",
+                       FROM events WHERE position > $1
+                      ORDER BY position LIMIT $2",
                     )
-                    .bind(AGGREGATE_TYPE)
                     .bind(after)
                     .bind(limit)
                     .fetch_all(s.pool())
