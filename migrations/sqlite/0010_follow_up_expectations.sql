@@ -12,8 +12,8 @@
 -- changed view rewrites only the expectations that changed (the fold appends new expectations
 -- and resolves old ones in place, so most keep their ordinal and their JSON). A rebuild fills
 -- a scratch copy of proj_follow_up made from the table's DDL alone (no triggers, so nothing
--- is written here meanwhile) and swaps it in by DELETE and INSERT, which the triggers follow,
--- in the swap's transaction.
+-- is written here meanwhile) and swaps it in (rows of children it lacks deleted, the others
+-- upserted), which the triggers follow, in the swap's transaction.
 CREATE TABLE follow_up_expectations
 (
     child_id    TEXT    NOT NULL,

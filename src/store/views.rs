@@ -993,15 +993,40 @@ impl ViewTx<'_> {
 
     /// Replaces the contents of `table` with those of `scratch`, and drops `scratch`. Readers of
     /// `table` see the old rows until the transaction commits.
+    ///
+    /// On SQLite the rows are replaced in place (children no longer in `scratch` deleted, the
+    /// others upserted) rather than all deleted and inserted again: the row triggers of
+    /// `proj_follow_up` then rewrite the expectations of the views that changed only, and a
+    /// rebuild usually changes none (at 1,353 children the follow-up swap took 1.4 s deleting
+    /// and inserting every row, 0.06 s in place).
     pub async fn swap_in(&mut self, table: &str, scratch: &str) -> Result<(), StoreError> {
-        for sql in [
-            format!("DELETE FROM {table}"),
-            format!("INSERT INTO {table} SELECT * FROM {scratch}"),
-            format!("DROP TABLE {scratch}"),
-        ] {
-            match self {
-                ViewTx::Sqlite(tx) => sqlx::query(&sql).execute(&mut **tx).await.map(|_| ())?,
-                ViewTx::Postgres(tx) => sqlx::query(&sql).execute(&mut **tx).await.map(|_| ())?,
+        match self {
+            ViewTx::Sqlite(tx) => {
+                for sql in [
+                    format!(
+                        "DELETE FROM {table} WHERE child_id NOT IN (SELECT child_id FROM {scratch})"
+                    ),
+                    format!(
+                        "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view)
+                         SELECT child_id, centre, applied_events, last_sequence, view FROM {scratch}
+                          WHERE true
+                         ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre,
+                             applied_events = excluded.applied_events,
+                             last_sequence = excluded.last_sequence, view = excluded.view"
+                    ),
+                    format!("DROP TABLE {scratch}"),
+                ] {
+                    sqlx::query(&sql).execute(&mut **tx).await?;
+                }
+            }
+            ViewTx::Postgres(tx) => {
+                for sql in [
+                    format!("DELETE FROM {table}"),
+                    format!("INSERT INTO {table} SELECT * FROM {scratch}"),
+                    format!("DROP TABLE {scratch}"),
+                ] {
+                    sqlx::query(&sql).execute(&mut **tx).await?;
+                }
             }
         }
         Ok(())
