@@ -49,10 +49,10 @@ fn views_behind_warning(recorded: &Recorded, error: &AppError) -> String {
         "entries"
     };
     format!(
-        "warning: the command is stored ({noun} {} in child {}'s file, key {}; sending it again stores nothing new). \
-         The read models could not be brought up to date after it ({error}); `plan`, \
-         `trajectory`, `gaps` and `indicators` do not show it until they catch up, at the next \
-         command recorded here, `lifecourse project` or `lifecourse serve`",
+        "warning: the command is stored ({noun} {} in child {}'s file, key {}; sending it again \
+         stores nothing new). The read models could not be brought up to date after it \
+         ({error}); `plan`, `trajectory`, `gaps` and `indicators` do not show it until they \
+         catch up, at the next command recorded here, `lifecourse project` or `lifecourse serve`",
         entries.join(", "),
         recorded.child_id,
         recorded.idempotency_key
