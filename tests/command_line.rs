@@ -480,7 +480,8 @@ fn migrations() -> (usize, u64) {
 }
 
 /// How many migrations this release ships for a store, and the latest version: read from
-/// `migrations/<store>` (PostgreSQL has one SQLite has not: 0008).
+/// `migrations/<store>` (each store has one the other has not: PostgreSQL 0008, SQLite 0010, the
+/// worklist's index of expectations, kept by triggers of each store's kind).
 fn migrations_of(store: &str) -> (usize, u64) {
     let versions: Vec<u64> = std::fs::read_dir(format!("migrations/{store}"))
         .unwrap()

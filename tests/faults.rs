@@ -644,6 +644,8 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
     let (mut failed, mut stored) = (0, 0);
     let mut message = String::new();
     let mut failed_key = String::new();
+    // Commands stored whose catch-up then failed: acknowledged (exit 0), with a warning.
+    let mut views_behind = Vec::new();
     // Each write carries a long note: the reserve freed above holds a few of them at most, so
     // the disk fills whatever room SQLite's log files had already taken.
     for i in 0..200 {
@@ -652,6 +654,17 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
         match cli::code(&out) {
             Some(0) => {
                 stored += 1;
+                let warning = cli::stderr(&out);
+                if warning.contains("warning: the command is stored") {
+                    assert_stored_views_behind(&out, &key);
+                    assert!(
+                        warning.contains("disk is full")
+                            || warning.contains("is the disk full?")
+                            || warning.contains("No space left on device"),
+                        "{warning}"
+                    );
+                    views_behind.push(key.clone());
+                }
                 acknowledged.insert(key);
             }
             Some(1) => {
@@ -667,7 +680,9 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
         }
     }
     eprintln!(
-        "fault-suite: disk full: {stored} write(s) fitted, then {failed} failed with: {}",
+        "fault-suite: disk full: {stored} write(s) fitted ({} of them stored with the read models \
+         left behind), then {failed} failed with: {}",
+        views_behind.len(),
         message.trim()
     );
     assert_eq!(failed, 1, "a write on a full disk fails");
@@ -690,7 +705,105 @@ fn a_full_disk_fails_writes_cleanly_and_loses_nothing() {
     runtime().block_on(async {
         let store = Store::connect(&url).await.unwrap();
         check_invariants(&store, &[child], &acknowledged).await;
+        assert_each_stored_once(&store, child, &views_behind).await;
         store.close().await;
     });
+    assert_models_equal_rebuild(&url, &[child]);
+}
+
+/// `record` stored its command (exit 0, the entry on standard output) and said on standard
+/// error that the read models are behind, naming the entry and the key, and how they catch up.
+fn assert_stored_views_behind(out: &Output, key: &str) {
+    assert_eq!(cli::code(out), Some(0), "{}", cli::stderr(out));
+    let stdout = cli::stdout(out);
+    let sequence = stdout
+        .strip_prefix("recorded entry #")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the recorded entry on standard output: {stdout}"));
+    let warning = cli::stderr(out);
+    for expected in [
+        format!("warning: the command is stored (entry #{sequence} in child "),
+        format!("key {key}; sending it again stores nothing new"),
+        "The read models could not be brought up to date after it".to_string(),
+        "at the next command recorded here, `lifecourse project` or `lifecourse serve`".to_string(),
+    ] {
+        assert!(warning.contains(&expected), "{expected:?} in: {warning}");
+    }
+    assert!(
+        !warning.lines().any(|line| line.starts_with("error:")),
+        "not reported as a failure: {warning}"
+    );
+}
+
+/// Each of `keys` is stored in `child`'s file exactly once.
+async fn assert_each_stored_once(store: &Store, child: ChildId, keys: &[String]) {
+    let history = store.history(child).await.unwrap();
+    for key in keys {
+        let n = history
+            .iter()
+            .filter(|e| e.metadata.idempotency_key.as_str() == key)
+            .count();
+        assert_eq!(n, 1, "{key} stored once");
+    }
+}
+
+#[test]
+fn a_catch_up_that_fails_after_a_stored_command_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let child = team_and_file(&url);
+    let rt = runtime();
+    // The follow-up read model refuses every write, as a disk with no room left for it would.
+    let failing_views = "CREATE TRIGGER views_cannot_follow BEFORE UPDATE ON proj_follow_up
+        BEGIN SELECT RAISE(ABORT, 'the follow-up view cannot be written'); END";
+    rt.block_on(async {
+        let store = Store::connect(&url).await.unwrap();
+        let Store::Sqlite(s) = &store else {
+            unreachable!()
+        };
+        sqlx::query(failing_views).execute(s.pool()).await.unwrap();
+        store.close().await;
+    });
+    let out = cli::record(
+        &url,
+        SW1,
+        &cli::contact_json(&child.to_string(), "behind-1"),
+    );
+    assert_stored_views_behind(&out, "behind-1");
+    assert!(
+        cli::stderr(&out).contains("the follow-up view cannot be written"),
+        "{}",
+        cli::stderr(&out)
+    );
+    // The same command sent again is answered from the store; nothing new is stored.
+    let again = cli::record(
+        &url,
+        SW1,
+        &cli::contact_json(&child.to_string(), "behind-1"),
+    );
+    assert_eq!(cli::code(&again), Some(0), "{}", cli::stderr(&again));
+    assert!(cli::stdout(&again).contains("already recorded"));
+    // The read models are behind, and say so.
+    let gaps = cli::ok(&url, &["gaps"]);
+    assert!(
+        cli::stdout(&gaps).contains("1 committed event(s) not yet included"),
+        "{}",
+        cli::stdout(&gaps)
+    );
+    rt.block_on(async {
+        let store = Store::connect(&url).await.unwrap();
+        let Store::Sqlite(s) = &store else {
+            unreachable!()
+        };
+        sqlx::query("DROP TRIGGER views_cannot_follow")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let acknowledged = ["fault-open".to_string(), "behind-1".to_string()].into();
+        check_invariants(&store, &[child], &acknowledged).await;
+        assert_each_stored_once(&store, child, &["behind-1".to_string()]).await;
+        store.close().await;
+    });
+    // The next catch-up brings them up to date.
     assert_models_equal_rebuild(&url, &[child]);
 }

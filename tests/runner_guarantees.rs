@@ -224,10 +224,170 @@ async fn two_rebuilds_at_once_leave_whole_read_models(store: TestStore) {
     );
 }
 
+/// One row of the worklist's index `follow_up_expectations`: centre, created, due, open until
+/// (the resolution date, or 9999-12-31), rule, subject, and the expectation whole.
+type IndexRow = (Option<String>, String, String, String, String, Value, Value);
+type Index = BTreeMap<ChildId, Vec<IndexRow>>;
+
+/// `follow_up_expectations` as stored, each child's rows in their order in the view.
+async fn stored_index(store: &Store) -> Index {
+    type Raw = (
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+    );
+    let rows: Vec<Raw> = match store {
+        Store::Sqlite(s) => sqlx::query_as(
+            "SELECT child_id, centre, created_on, due_on, open_until, rule, subject, expectation
+               FROM follow_up_expectations ORDER BY child_id, ordinal",
+        )
+        .fetch_all(s.pool())
+        .await
+        .unwrap(),
+        Store::Postgres(s) => sqlx::query_as(
+            "SELECT child_id, centre, created_on, due_on, coalesce(resolved_on, '9999-12-31'),
+                    rule, subject, expectation::text
+               FROM follow_up_expectations ORDER BY child_id, ordinal",
+        )
+        .fetch_all(s.pool())
+        .await
+        .unwrap(),
+    };
+    let mut index = Index::new();
+    for (child, centre, created, due, open_until, rule, subject, expectation) in rows {
+        // A subject is stored as the JSON text of its value.
+        let subject = subject.map_or(Value::Null, |s| serde_json::from_str(&s).unwrap());
+        index.entry(child.parse().unwrap()).or_default().push((
+            centre,
+            created,
+            due,
+            open_until,
+            rule,
+            subject,
+            serde_json::from_str(&expectation).unwrap(),
+        ));
+    }
+    index
+}
+
+/// What the index should hold: every expectation of each child's history, folded from the events
+/// (neither from the views nor through the triggers that copy them).
+async fn folded_index(store: &Store, children: &[ChildId], rules: &FollowUpRules) -> Index {
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    let mut index = Index::new();
+    for child in children {
+        let history = ChildHistory::from_events(store.history(*child).await.unwrap());
+        let rows: Vec<IndexRow> = expectations(&history, rules)
+            .iter()
+            .map(|e| {
+                let e = serde_json::to_value(e).unwrap();
+                let open_until = match &e["resolution"] {
+                    Value::Null => "9999-12-31".to_string(),
+                    resolution => text(&resolution["on"]),
+                };
+                (
+                    Some(text(&e["centre"])),
+                    text(&e["created_on"]),
+                    text(&e["due_on"]),
+                    open_until,
+                    text(&e["rule"]),
+                    e["subject"].clone(),
+                    e,
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            index.insert(*child, rows);
+        }
+    }
+    index
+}
+
+/// Records a generated journey for each of `children` (the same journeys on every run); returns
+/// the children.
+async fn record_journeys(store: &Store, children: usize, seed: u8) -> Vec<ChildId> {
+    use proptest::strategy::ValueTree;
+    let mut generator = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[seed; 32],
+        ),
+    );
+    let mut ids = Vec::new();
+    for _ in 0..children {
+        let steps = steps(30).new_tree(&mut generator).unwrap().current();
+        let child = ChildId::new_random();
+        let (mut journey, mut commands) = Journey::open(child, calendar().today);
+        commands.extend(steps.iter().filter_map(|step| journey.command_for(step)));
+        for (n, command) in commands.into_iter().enumerate() {
+            let req = request(child, &format!("j-{n}"), command);
+            store.record(calendar(), req).await.unwrap();
+        }
+        ids.push(child);
+    }
+    ids
+}
+
+/// The worklist's index of expectations (`follow_up_expectations`, kept by triggers on the
+/// follow-up views) holds exactly the expectations of the events: after the first catch-up
+/// (a rebuild), after a rebuild, after a catch-up of new commands on old and new files, and
+/// after a rebuild of the follow-up views alone.
+async fn the_worklist_index_holds_the_expectations_of_the_events(store: TestStore) {
+    let rules = FollowUpRules::default();
+    let runner = Runner::new(&store, rules.clone());
+    let mut children = record_journeys(&store, 12, 7).await;
+    children.extend(common::record_cohort(&store, 20).await);
+    runner.catch_up().await.unwrap();
+    let expected = folded_index(&store, &children, &rules).await;
+    assert!(expected.values().map(Vec::len).sum::<usize>() > 50);
+    assert_eq!(
+        stored_index(&store).await,
+        expected,
+        "after the first catch-up"
+    );
+    runner.rebuild(&Projection::ALL, |_| {}).await.unwrap();
+    assert_eq!(stored_index(&store).await, expected, "after a rebuild");
+    // New commands: new files, and a family contact in old ones (refused in a closed file).
+    children.extend(record_journeys(&store, 6, 8).await);
+    for child in &children[..10] {
+        let _ = store
+            .record(
+                calendar(),
+                request(*child, "late-contact", contact("2026-06-29")),
+            )
+            .await;
+    }
+    for p in Projection::ALL {
+        while runner.step(p).await.unwrap() != Step::CaughtUp {}
+    }
+    let expected = folded_index(&store, &children, &rules).await;
+    assert_eq!(
+        stored_index(&store).await,
+        expected,
+        "after a catch-up of new commands"
+    );
+    runner
+        .rebuild(&[Projection::FollowUp], |_| {})
+        .await
+        .unwrap();
+    assert_eq!(stored_index(&store).await, expected, "after a rebuild");
+    assert_eq!(
+        store.drop_abandoned_scratch().await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
 on_both_stores!(
     incremental_rebuilt_and_folded_views_are_identical,
     a_runner_killed_mid_batch_resumes_as_if_nothing_happened,
     two_rebuilds_at_once_leave_whole_read_models,
+    the_worklist_index_holds_the_expectations_of_the_events,
 );
 
 /// On PostgreSQL, positions are taken at INSERT and transactions commit in any order. A test

@@ -250,10 +250,14 @@ impl Store {
     /// not reached its sequence. `table` is one of the runner's own tables, never user input.
     pub async fn events_not_in(&self, table: &str, cursor: Cursor) -> Result<u64, StoreError> {
         let n: i64 = match self {
+            // `+aggregate_type`: SQLite would otherwise count through the index on
+            // (aggregate_type, aggregate_id, sequence), every event of the store, rather than
+            // read the events after the cursor by position (its rowid): 24 ms against 1 ms at
+            // 213,000 events, on every answer that says how current it is.
             Store::Sqlite(s) => {
                 sqlx::query_scalar(&format!(
                 "SELECT count(*) FROM events e LEFT JOIN {table} p ON p.child_id = e.aggregate_id
-                      WHERE e.aggregate_type = ? AND e.position > ?
+                      WHERE +e.aggregate_type = ? AND e.position > ?
                         AND e.sequence > coalesce(p.last_sequence, 0)"
             ))
                 .bind(AGGREGATE_TYPE)
@@ -283,8 +287,9 @@ impl Store {
     pub async fn events_since(&self, cursor: Cursor) -> Result<u64, StoreError> {
         let n: i64 = match self {
             Store::Sqlite(s) => {
+                // By position, as in `events_not_in`.
                 sqlx::query_scalar(
-                    "SELECT count(*) FROM events WHERE aggregate_type = ? AND position > ?",
+                    "SELECT count(*) FROM events WHERE +aggregate_type = ? AND position > ?",
                 )
                 .bind(AGGREGATE_TYPE)
                 .bind(cursor.position)

@@ -476,7 +476,8 @@ impl Store {
 
     /// One page of the follow-up gaps on `as_of` (of `centre`, or every centre), most overdue
     /// first, and how many there are in all; each gap is the stored JSON of its expectation.
-    /// Filtering, ordering and paging run in SQL over the expectations inside the rows.
+    /// Filtering, ordering and paging run in SQL over `follow_up_expectations`, the rows'
+    /// expectations one per row.
     /// `rule_order` lists the rule names in the order ties are broken (the fold's order); the
     /// order is otherwise the fold's own: due date, child, rule, subject (none first).
     pub async fn follow_up_gaps(
@@ -503,33 +504,40 @@ impl Store {
             table, "proj_follow_up",
             "follow_up_expectations mirrors the follow-up table only"
         );
-        // On PostgreSQL `follow_up_expectations` (migration 0008) holds the expectations of
-        // `table`'s rows, kept by its triggers; the index on (centre, resolution or none, due
-        // date) reads only those still open on the day. One statement with the centre, one
-        // without, so that the index's first column serves every plan. SQLite unpacks the
-        // views: there the same table's writes, at every catch-up after a command, would make a
-        // full disk fail the catch-up after the command was stored rather than the command.
+        // `follow_up_expectations` (PostgreSQL migration 0008, SQLite 0010) holds the
+        // expectations of `table`'s rows, kept by its triggers; the index on (centre, the day it
+        // stops being open, due date) reads only those still open on the day. One statement with the centre, one
+        // without, so that the index's first column serves every plan.
+        let centre_filter = |with: &'static str, without: &'static str| {
+            if centre.is_some() {
+                with
+            } else {
+                without
+            }
+        };
         match self {
             Store::Sqlite(s) => {
                 let filter = format!(
-                    "FROM {table} p, json_each(p.view) e
-                      WHERE json_extract(e.value, '$.created_on') <= ?1
-                        AND json_extract(e.value, '$.due_on') < ?1
-                        AND (json_extract(e.value, '$.resolution') IS NULL
-                             OR json_extract(e.value, '$.resolution.on') > ?1)
-                        AND (?2 IS NULL OR json_extract(e.value, '$.centre') = ?2)"
+                    "FROM follow_up_expectations
+                      WHERE open_until > ?1 AND due_on < ?1 AND created_on <= ?1 AND {}",
+                    centre_filter("centre = ?2", "?2 IS NULL")
                 );
                 let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
                     .bind(&as_of)
                     .bind(&centre)
                     .fetch_one(s.pool())
                     .await?;
+                // The page is chosen from the index alone (the rowid last: ties in the order
+                // they were written, the view's); then its expectations are read.
                 let page: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT e.value {filter}
-                      ORDER BY json_extract(e.value, '$.due_on'), json_extract(e.value, '$.child_id'),
-                               {}, json_extract(e.value, '$.subject')
-                      LIMIT ?3 OFFSET ?4",
-                    rank("json_extract(e.value, '$.rule')")
+                    "SELECT x.expectation
+                       FROM (SELECT rowid AS r, due_on, child_id, rule, subject {filter}
+                              ORDER BY due_on, child_id, {rank}, subject, rowid
+                              LIMIT ?3 OFFSET ?4) p
+                       JOIN follow_up_expectations x ON x.rowid = p.r
+                      ORDER BY p.due_on, p.child_id, {outer_rank}, p.subject, p.r",
+                    rank = rank("rule"),
+                    outer_rank = rank("p.rule"),
                 ))
                 .bind(&as_of)
                 .bind(&centre)
@@ -544,11 +552,7 @@ impl Store {
                     "FROM follow_up_expectations
                       WHERE coalesce(resolved_on, '9999-12-31') > $1
                         AND due_on < $1 AND created_on <= $1 AND {}",
-                    if centre.is_some() {
-                        "centre = $2"
-                    } else {
-                        "$2::text IS NULL"
-                    }
+                    centre_filter("centre = $2", "$2::text IS NULL")
                 );
                 let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
                     .bind(&as_of)
@@ -989,15 +993,40 @@ impl ViewTx<'_> {
 
     /// Replaces the contents of `table` with those of `scratch`, and drops `scratch`. Readers of
     /// `table` see the old rows until the transaction commits.
+    ///
+    /// On SQLite the rows are replaced in place (children no longer in `scratch` deleted, the
+    /// others upserted) rather than all deleted and inserted again: the row triggers of
+    /// `proj_follow_up` then rewrite the expectations of the views that changed only, and a
+    /// rebuild usually changes none (at 1,353 children the follow-up swap took 1.4 s deleting
+    /// and inserting every row, 0.06 s in place).
     pub async fn swap_in(&mut self, table: &str, scratch: &str) -> Result<(), StoreError> {
-        for sql in [
-            format!("DELETE FROM {table}"),
-            format!("INSERT INTO {table} SELECT * FROM {scratch}"),
-            format!("DROP TABLE {scratch}"),
-        ] {
-            match self {
-                ViewTx::Sqlite(tx) => sqlx::query(&sql).execute(&mut **tx).await.map(|_| ())?,
-                ViewTx::Postgres(tx) => sqlx::query(&sql).execute(&mut **tx).await.map(|_| ())?,
+        match self {
+            ViewTx::Sqlite(tx) => {
+                for sql in [
+                    format!(
+                        "DELETE FROM {table} WHERE child_id NOT IN (SELECT child_id FROM {scratch})"
+                    ),
+                    format!(
+                        "INSERT INTO {table} (child_id, centre, applied_events, last_sequence, view)
+                         SELECT child_id, centre, applied_events, last_sequence, view FROM {scratch}
+                          WHERE true
+                         ON CONFLICT (child_id) DO UPDATE SET centre = excluded.centre,
+                             applied_events = excluded.applied_events,
+                             last_sequence = excluded.last_sequence, view = excluded.view"
+                    ),
+                    format!("DROP TABLE {scratch}"),
+                ] {
+                    sqlx::query(&sql).execute(&mut **tx).await?;
+                }
+            }
+            ViewTx::Postgres(tx) => {
+                for sql in [
+                    format!("DELETE FROM {table}"),
+                    format!("INSERT INTO {table} SELECT * FROM {scratch}"),
+                    format!("DROP TABLE {scratch}"),
+                ] {
+                    sqlx::query(&sql).execute(&mut **tx).await?;
+                }
             }
         }
         Ok(())
