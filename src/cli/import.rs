@@ -80,8 +80,17 @@ pub async fn run(app: &App, principal: &Principal, args: ImportArgs) -> Result<(
         .map_err(|e| stopped(&bar, &summary, e))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
-    // One user on the embedded store sees what they just imported.
-    app.catch_up_if_embedded().await?;
+    // One user on the embedded store sees what they just imported. The commands are stored by
+    // now: read models that cannot follow (a full disk, say) are said so, not reported as a
+    // failed import (as `record` does).
+    if let Err(error) = app.catch_up_if_embedded().await {
+        err!(
+            "warning: the commands are stored, but the read models could not be brought up to \
+             date after them ({error}); `plan`, `trajectory`, `gaps` and `indicators` do not show \
+             them until they catch up, at the next command recorded here, `lifecourse project` \
+             or `lifecourse serve`"
+        );
+    }
     match args.format {
         Format::Json => out!("{}", json(&summary)?),
         Format::Text => {
