@@ -339,7 +339,7 @@ pub async fn run(
             what: if store.backend() == "postgres" {
                 "COPY of the same rows"
             } else {
-                "the same rows inserted in one transaction per 20,000 (SQLite has no COPY)"
+                "the same rows by single-row INSERTs, one transaction per 20,000; SQLite has no COPY"
             },
             figure: Figure::rate(copied, copying),
         }),

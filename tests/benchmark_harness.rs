@@ -31,7 +31,8 @@ const TINY: [&str; 14] = [
 
 /// Every row a run reports (the operation column starts with these), and whether it has a raw
 /// baseline.
-const ROWS: [(&str, bool); 8] = [
+const ROWS: [(&str, bool); 9] = [
+    ("bulk import of the demo cohort (3 children", true),
     (
         "record a 1-event command on a child of ~20 entries, 1 writer",
         true,

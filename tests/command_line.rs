@@ -1076,7 +1076,7 @@ fn extreme_numbers_and_dates_are_refused_not_panicked_on() {
         (vec!["demo", "--until=-262143-01-05"], range),
         (
             vec!["demo", "--children", "18446744073709551615"],
-            "--children must be between 1 and 100000, got 18446744073709551615",
+            "--children must be between 1 and 1000000, got 18446744073709551615",
         ),
         (
             vec!["demo", "--years", "1000000"],

@@ -221,13 +221,7 @@ impl App {
         child: ChildId,
         command: &ChildFileCommand,
     ) -> Result<Recorder, AppError> {
-        let role = principal
-            .role
-            .recording_role()
-            .ok_or_else(|| AppError::RoleCannotRecord {
-                person: principal.person.clone(),
-                role: principal.role.to_string(),
-            })?;
+        let role = recording_role(principal)?;
         let centre = match command {
             ChildFileCommand::OpenFile(opened) => opened.centre.clone(),
             _ => ChildHistory::from_events(self.store.history(child).await?)
@@ -236,16 +230,7 @@ impl App {
         };
         if !principal.works_for(&centre) {
             tracing::info!(%child, %centre, person = %principal.person, "refused: another centre's file");
-            return Err(AppError::OtherCentre {
-                person: principal.person.clone(),
-                centres: principal
-                    .centres
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                centre,
-            });
+            return Err(other_centre(principal, centre));
         }
         // The role must record this kind of entry (app/access.rs).
         access::decide(
@@ -374,6 +359,31 @@ impl App {
         })
         .await?;
         self.principal(&person).await
+    }
+}
+
+/// The role `principal` records in, or why they cannot record.
+pub(super) fn recording_role(principal: &Principal) -> Result<StaffRole, AppError> {
+    principal
+        .role
+        .recording_role()
+        .ok_or_else(|| AppError::RoleCannotRecord {
+            person: principal.person.clone(),
+            role: principal.role.to_string(),
+        })
+}
+
+/// The refusal of a recording for `centre`, which is not one of `principal`'s centres.
+pub(super) fn other_centre(principal: &Principal, centre: CentreId) -> AppError {
+    AppError::OtherCentre {
+        person: principal.person.clone(),
+        centres: principal
+            .centres
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        centre,
     }
 }
 

@@ -9,6 +9,7 @@ use chrono::Utc;
 use lifecourse_events::*;
 
 use super::access::{self, Action, Denial, EntryKind, Scope};
+use super::commands::{other_centre, recording_role};
 use super::{App, AppError, CommandInput, Principal};
 use crate::domain::{ChildFile, ChildFileCommand, ClinicalCalendar};
 use crate::recording::{BatchError, CommandRequest, Recorded};
@@ -37,27 +38,12 @@ fn admit(
     request: &mut CommandRequest,
     file: &ChildFile,
 ) -> Result<ClinicalCalendar, AppError> {
-    let role = principal
-        .role
-        .recording_role()
-        .ok_or_else(|| AppError::RoleCannotRecord {
-            person: principal.person.clone(),
-            role: principal.role.to_string(),
-        })?;
+    let role = recording_role(principal)?;
     let child = request.child_id;
     let centre = match &request.command {
         ChildFileCommand::OpenFile(opened) => {
             if !principal.works_for(&opened.centre) {
-                return Err(AppError::OtherCentre {
-                    person: principal.person.clone(),
-                    centres: principal
-                        .centres
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    centre: opened.centre.clone(),
-                });
+                return Err(other_centre(principal, opened.centre.clone()));
             }
             opened.centre.clone()
         }
@@ -92,13 +78,7 @@ impl App {
         principal: &Principal,
         inputs: Vec<CommandInput>,
     ) -> Result<Vec<Result<Recorded, AppError>>, AppError> {
-        let role = principal
-            .role
-            .recording_role()
-            .ok_or_else(|| AppError::RoleCannotRecord {
-                person: principal.person.clone(),
-                role: principal.role.to_string(),
-            })?;
+        let role = recording_role(principal)?;
         let mut items = Vec::with_capacity(inputs.len());
         for input in inputs {
             let envelope = input.envelope()?;
