@@ -434,8 +434,17 @@ where
         let mut decided: Vec<(usize, Vec<EventEnvelope<ChildFile>>)> = Vec::new();
         for f in files.iter_mut() {
             if let Some(d) = f.deferred.take() {
-                let causes = causes_of(&requests[d.request], f, d.before, &d.events)
-                    .expect("what a deferred command rests on was stored by the last round");
+                // What it rests on was stored by the last round, and its id read back since.
+                let causes =
+                    causes_of(&requests[d.request], f, d.before, &d.events).ok_or_else(|| {
+                        RecordError::Storage(
+                            format!(
+                                "child {}'s entries stored by the last round were not read back",
+                                f.id
+                            )
+                            .into(),
+                        )
+                    })?;
                 let (rows, envelopes) =
                     seal_and_serialize(f, protect, d.events, &d.metadata, &causes)
                         .map_err(storage)?;

@@ -215,7 +215,7 @@ impl App {
 
     /// Who records: the principal, in their role, for the file's centre, which must be one of
     /// theirs (for an opening, the centre it opens the file in).
-    async fn recorder(
+    pub(super) async fn recorder(
         &self,
         principal: &Principal,
         child: ChildId,
@@ -247,7 +247,7 @@ impl App {
     }
 
     #[tracing::instrument(name = "command", skip_all, fields(child = %request.child_id, command = request.command.name(), centre = %request.recorded_by.centre))]
-    async fn store_request(
+    pub(super) async fn store_request(
         &self,
         calendar: ClinicalCalendar,
         request: CommandRequest,

@@ -147,18 +147,18 @@ impl App {
         Ok(answers)
     }
 
-    /// One command of a batch the batch could not store, the way `record` records it.
+    /// One command of a batch the batch could not store, the way `record` records it: who records
+    /// and the file's centre from the store as it is now, today in that centre.
     async fn record_one(
         &self,
         principal: &Principal,
-        request: CommandRequest,
+        mut request: CommandRequest,
     ) -> Result<Recorded, AppError> {
-        let centre = match &request.command {
-            ChildFileCommand::OpenFile(opened) => opened.centre.clone(),
-            _ => request.recorded_by.centre.clone(),
-        };
-        let calendar = self.calendar_of(&centre).await?;
-        self.record_request(principal, calendar, request).await
+        request.recorded_by = self
+            .recorder(principal, request.child_id, &request.command)
+            .await?;
+        let calendar = self.calendar_of(&request.recorded_by.centre).await?;
+        self.store_request(calendar, request).await
     }
 
     /// Today in every centre with a zone of its own, and in the default zone.
