@@ -65,7 +65,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 
-    /// Who is acting: a person of the staff register (`lifecourse staff add`); needed by `record`
+    /// Who is acting: a person of the staff register (`lifecourse staff add`); needed by
+    /// `record`, `import` and `erase`
     #[arg(
         long = "as",
         global = true,
