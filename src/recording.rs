@@ -402,10 +402,15 @@ where
         .iter()
         .map(|id| {
             let stream = loaded.remove(id);
-            let key = new_keys
-                .remove(id)
-                .or_else(|| stream.as_ref().map(|s| s.key.clone()))
-                .unwrap_or(crate::store::ChildKey::Absent);
+            // Without protection (the benchmark's comparison) no key, as `record` has none then.
+            let key = if protect {
+                new_keys
+                    .remove(id)
+                    .or_else(|| stream.as_ref().map(|s| s.key.clone()))
+                    .unwrap_or(crate::store::ChildKey::Absent)
+            } else {
+                crate::store::ChildKey::Absent
+            };
             let (events, event_ids, head) = match stream {
                 Some(s) => (s.events, s.event_ids, s.head),
                 None => (Vec::new(), Vec::new(), None),
@@ -432,6 +437,9 @@ where
     loop {
         let mut serialized = Vec::new();
         let mut decided: Vec<(usize, Vec<EventEnvelope<ChildFile>>)> = Vec::new();
+        // The round's other answers (retries, refusals): final once the round's write is, since
+        // they may rest on entries it decided; if it fails they go through `record` again.
+        let mut answered: Vec<(usize, Result<Recorded, BatchError<E>>)> = Vec::new();
         for f in files.iter_mut() {
             if let Some(d) = f.deferred.take() {
                 // What it rests on was stored by the last round, and its id read back since.
@@ -456,7 +464,7 @@ where
                 let calendar = match admit(i, request, &f.file) {
                     Ok(calendar) => calendar,
                     Err(denied) => {
-                        results[i] = Some(Err(BatchError::Denied(denied)));
+                        answered.push((i, Err(BatchError::Denied(denied))));
                         f.queue.pop_front();
                         continue;
                     }
@@ -471,23 +479,26 @@ where
                 ) {
                     Ok(None) => {}
                     Ok(Some(first)) => {
-                        results[i] = Some(Ok(first));
+                        answered.push((i, Ok(first)));
                         f.queue.pop_front();
                         continue;
                     }
                     Err(e) => {
-                        results[i] = Some(Err(BatchError::Record(e)));
+                        answered.push((i, Err(BatchError::Record(e))));
                         f.queue.pop_front();
                         continue;
                     }
                 }
                 if let Some(expected) = request.expected_version {
                     if expected != f.stream.len() as u64 {
-                        results[i] = Some(Err(BatchError::Record(RecordError::VersionMismatch {
-                            child_id: request.child_id,
-                            expected,
-                            actual: f.stream.len() as u64,
-                        })));
+                        answered.push((
+                            i,
+                            Err(BatchError::Record(RecordError::VersionMismatch {
+                                child_id: request.child_id,
+                                expected,
+                                actual: f.stream.len() as u64,
+                            })),
+                        ));
                         f.queue.pop_front();
                         continue;
                     }
@@ -499,7 +510,7 @@ where
                     .handle(request.command.clone(), &calendar, &sink)
                     .await
                 {
-                    results[i] = Some(Err(BatchError::Record(RecordError::Rejected(rejection))));
+                    answered.push((i, Err(BatchError::Record(RecordError::Rejected(rejection)))));
                     f.queue.pop_front();
                     continue;
                 }
@@ -529,6 +540,9 @@ where
             }
         }
         if serialized.is_empty() {
+            for (i, answer) in answered {
+                results[i] = Some(answer);
+            }
             break;
         }
         rounds += 1;
@@ -548,6 +562,9 @@ where
                 stopped: Some(stopped),
                 requests,
             });
+        }
+        for (i, answer) in answered {
+            results[i] = Some(answer);
         }
         for (i, envelopes) in decided {
             let request = &requests[i];

@@ -236,11 +236,15 @@ async fn a_bad_line_is_explained_and_nothing_is_stored(store: TestStore) {
     lines[2] = r#"{"idempotency_key": "x", "command": {"type": "open_file", "occurred_on": "2024-03-01", "centre": "centre-sud", "child": {"given_name": "Zoé", "family_name": "Secretname", "birth_date": "Secretname"}, "request": {"source": "school", "reason": "r"}}}"#.to_string();
     // Line 6: no idempotency key.
     lines[5] = r#"{"command": {"type": "record_family_contact", "occurred_on": "2024-05-10", "mode": "phone", "with": "child"}}"#.to_string();
+    // Line 7: a command for no child (only an opening may leave `child_id` out).
+    lines[6] = r#"{"idempotency_key": "contact-nobody", "command": {"type": "record_family_contact", "occurred_on": "2024-05-10", "mode": "phone", "with": "child"}}"#.to_string();
     let file = write_lines(dir.path(), "bad.jsonl", &lines);
     let out = import(&store.url, &file, &[]);
     assert_eq!(cli::code(&out), Some(2), "{}", cli::stderr(&out));
     let err = cli::stderr(&out);
-    assert!(err.contains("2 line(s) of"), "{err}");
+    assert!(err.contains("3 line(s) of"), "{err}");
+    assert!(err.contains("line 7: "), "{err}");
+    assert!(err.contains("child_id"), "{err}");
     assert!(err.contains("nothing was stored"), "{err}");
     assert!(err.contains("line 3:"), "{err}");
     assert!(err.contains("line 6: no idempotency_key"), "{err}");

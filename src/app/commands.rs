@@ -104,7 +104,7 @@ impl CommandInput {
 
     /// The envelope rules: the child (derived from the key for an opening, so a retried opening
     /// lands on the same child) and the key (a fresh one when none is given).
-    pub(super) fn envelope(&self) -> Result<(ChildId, IdempotencyKey), InvalidInput> {
+    pub fn envelope(&self) -> Result<(ChildId, IdempotencyKey), InvalidInput> {
         let key = match &self.idempotency_key {
             Some(key) => key.clone(),
             None => {

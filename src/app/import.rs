@@ -79,22 +79,42 @@ impl App {
         inputs: Vec<CommandInput>,
     ) -> Result<Vec<Result<Recorded, AppError>>, AppError> {
         let role = recording_role(principal)?;
+        let own_centre = principal
+            .centres
+            .first()
+            .cloned()
+            .ok_or(AppError::Denied(Denial::OutsideCentres))?;
+        // An input whose envelope is wrong (no child for a command other than an opening) is
+        // answered by its error; the others go to the batch, in order.
+        let mut answers: Vec<Option<Result<Recorded, AppError>>> = Vec::with_capacity(inputs.len());
         let mut items = Vec::with_capacity(inputs.len());
         for input in inputs {
-            let envelope = input.envelope()?;
-            // Who records is settled for each command by `admit`, on the file as decided.
-            let placeholder = Recorder {
-                person: principal.person.clone(),
-                role,
-                centre: principal
-                    .centres
-                    .first()
-                    .cloned()
-                    .ok_or_else(|| AppError::Denied(Denial::OutsideCentres))?,
-            };
-            items.push((principal.clone(), input.into_request(envelope, placeholder)));
+            match input.envelope() {
+                Ok(envelope) => {
+                    // Who records is settled for each command by `admit`, on the file as decided.
+                    let placeholder = Recorder {
+                        person: principal.person.clone(),
+                        role,
+                        centre: own_centre.clone(),
+                    };
+                    items.push((principal.clone(), input.into_request(envelope, placeholder)));
+                    answers.push(None);
+                }
+                Err(invalid) => answers.push(Some(Err(invalid.into()))),
+            }
         }
-        self.record_batch(items).await
+        let mut recorded = self.record_batch(items).await?.into_iter();
+        Ok(answers
+            .into_iter()
+            .map(|answer| match answer {
+                Some(refused) => refused,
+                None => recorded.next().unwrap_or_else(|| {
+                    Err(AppError::Store(StoreError::Batch(
+                        "the batch gave fewer answers than it was given commands".into(),
+                    )))
+                }),
+            })
+            .collect())
     }
 
     /// Records `items`, each on behalf of its principal, through `Store::record_batch`; what a

@@ -204,7 +204,7 @@ fn check_file(path: &Path) -> Result<usize, AppError> {
                 "no idempotency_key: every command of an import needs its own, so that running the same file again stores nothing twice"
                     .to_string(),
             ),
-            Ok(_) => None,
+            Ok(input) => input.envelope().err().map(|e| e.to_string()),
         };
         if let Some(problem) = problem {
             count += 1;
