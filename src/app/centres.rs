@@ -18,6 +18,17 @@ pub fn time_zone(name: &str) -> Result<Tz, InvalidInput> {
         .map_err(|_| InvalidInput::UnknownTimeZone(name.chars().take(64).collect()))
 }
 
+/// The zone of a centre from its stored name (`None`: the default zone). A stored zone was
+/// checked when it was set; a release that drops a name falls back.
+pub(super) fn stored_zone(name: Option<&str>) -> Tz {
+    time_zone(name.unwrap_or(DEFAULT_TIME_ZONE)).unwrap_or(chrono_tz::America::Toronto)
+}
+
+/// Today's date in `zone`.
+pub(super) fn today_in(zone: Tz) -> ClinicalDate {
+    ClinicalDate(Utc::now().with_timezone(&zone).date_naive())
+}
+
 impl App {
     /// The time zone in which `centre`'s today is judged (the default zone for `None`).
     pub async fn time_zone_of(&self, centre: Option<&CentreId>) -> Result<Tz, AppError> {
@@ -25,15 +36,12 @@ impl App {
             Some(centre) => self.store.centre_time_zone(centre).await?,
             None => None,
         };
-        let name = stored.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
-        // A stored zone was checked when it was set; a release that drops a name falls back.
-        Ok(time_zone(name).unwrap_or(chrono_tz::America::Toronto))
+        Ok(stored_zone(stored.as_deref()))
     }
 
     /// Today's date at `centre` (in the default zone for `None`).
     pub async fn today(&self, centre: Option<&CentreId>) -> Result<ClinicalDate, AppError> {
-        let zone = self.time_zone_of(centre).await?;
-        Ok(ClinicalDate(Utc::now().with_timezone(&zone).date_naive()))
+        Ok(today_in(self.time_zone_of(centre).await?))
     }
 
     /// The calendar of the rules for an entry of `centre`'s file.

@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use lifecourse_events::*;
 
 use super::access::{self, Action, Denial, EntryKind, Scope};
+use super::centres::{stored_zone, today_in};
 use super::commands::{other_centre, recording_role};
 use super::{App, AppError, CommandInput, Principal};
 use crate::domain::{ChildFile, ChildFileCommand, ClinicalCalendar};
@@ -183,23 +183,18 @@ impl App {
 
     /// Today in every centre with a zone of its own, and in the default zone.
     async fn calendars(&self) -> Result<Calendars, AppError> {
-        let default = self.calendar_of_default().await?;
-        let mut by_centre = HashMap::new();
-        for (centre, zone) in self.time_zones().await? {
-            let zone = super::time_zone(&zone).unwrap_or(chrono_tz::America::Toronto);
-            by_centre.insert(
-                centre,
-                ClinicalCalendar {
-                    today: ClinicalDate(Utc::now().with_timezone(&zone).date_naive()),
-                },
-            );
-        }
-        Ok(Calendars { default, by_centre })
-    }
-
-    async fn calendar_of_default(&self) -> Result<ClinicalCalendar, AppError> {
-        Ok(ClinicalCalendar {
+        let default = ClinicalCalendar {
             today: self.today(None).await?,
-        })
+        };
+        let by_centre = self
+            .time_zones()
+            .await?
+            .into_iter()
+            .map(|(centre, zone)| {
+                let today = today_in(stored_zone(Some(&zone)));
+                (centre, ClinicalCalendar { today })
+            })
+            .collect();
+        Ok(Calendars { default, by_centre })
     }
 }
