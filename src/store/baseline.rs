@@ -25,6 +25,24 @@ pub struct RawRow {
     pub metadata: String,
 }
 
+/// One row into the scratch table on SQLite (`RAW_TABLE`), as a prepared statement.
+fn sqlite_raw_insert(
+    row: &RawRow,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type,
+                                       event_version, payload, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(AGGREGATE_TYPE)
+    .bind(&row.aggregate_id)
+    .bind(row.sequence)
+    .bind(&row.event_type)
+    .bind(&row.event_version)
+    .bind(&row.payload)
+    .bind(&row.metadata)
+}
+
 fn unreadable(child: &str, sequence: i64, e: impl ToString) -> StoreError {
     StoreError::Unreadable {
         child: child.to_string(),
@@ -78,20 +96,7 @@ impl Store {
     pub async fn raw_insert(&self, row: &RawRow) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => {
-                sqlx::query(&format!(
-                    "INSERT INTO {RAW_TABLE} (aggregate_type, aggregate_id, sequence, event_type,
-                                              event_version, payload, metadata)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)"
-                ))
-                .bind(AGGREGATE_TYPE)
-                .bind(&row.aggregate_id)
-                .bind(row.sequence)
-                .bind(&row.event_type)
-                .bind(&row.event_version)
-                .bind(&row.payload)
-                .bind(&row.metadata)
-                .execute(s.pool())
-                .await?;
+                sqlite_raw_insert(row).execute(s.pool()).await?;
             }
             Store::Postgres(s) => {
                 sqlx::query(&format!(
@@ -183,22 +188,8 @@ impl Store {
         match self {
             Store::Sqlite(s) => {
                 let mut tx = s.pool().begin().await?;
-                let sql = format!(
-                    "INSERT INTO {RAW_TABLE} (aggregate_type, aggregate_id, sequence, event_type,
-                                              event_version, payload, metadata)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)"
-                );
                 for row in rows {
-                    sqlx::query(&sql)
-                        .bind(AGGREGATE_TYPE)
-                        .bind(&row.aggregate_id)
-                        .bind(row.sequence)
-                        .bind(&row.event_type)
-                        .bind(&row.event_version)
-                        .bind(&row.payload)
-                        .bind(&row.metadata)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlite_raw_insert(row).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             }
