@@ -581,7 +581,9 @@ pub async fn run(
         });
     }
 
-    // The worklist of one centre, through the application layer and as its SQL alone.
+    // The worklist of one centre, through the application layer and as its SQL alone, once
+    // the index table is vacuumed as autovacuum would have.
+    store.vacuum_worklist_index().await?;
     progress(&format!("asking for the worklist {samples} times"));
     let centre = spec.centre.clone();
     let as_of = spec.until;

@@ -480,8 +480,8 @@ fn migrations() -> (usize, u64) {
 }
 
 /// How many migrations this release ships for a store, and the latest version: read from
-/// `migrations/<store>` (each store has one the other has not: PostgreSQL 0008, SQLite 0010, the
-/// worklist's index of expectations, kept by triggers of each store's kind).
+/// `migrations/<store>` (the stores' lists differ: the worklist's index of expectations, kept by
+/// triggers of each store's kind, is PostgreSQL's 0008, 0010 and 0011 and SQLite's 0010).
 fn migrations_of(store: &str) -> (usize, u64) {
     let versions: Vec<u64> = std::fs::read_dir(format!("migrations/{store}"))
         .unwrap()

@@ -504,10 +504,11 @@ impl Store {
             table, "proj_follow_up",
             "follow_up_expectations mirrors the follow-up table only"
         );
-        // `follow_up_expectations` (PostgreSQL migration 0008, SQLite 0010) holds the
+        // `follow_up_expectations` (PostgreSQL migrations 0008 and 0010, SQLite 0010) holds the
         // expectations of `table`'s rows, kept by its triggers; the index on (centre, the day it
-        // stops being open, due date) reads only those still open on the day. One statement with the centre, one
-        // without, so that the index's first column serves every plan.
+        // stops being open, due date, and the other fields filtered and ordered by) reads only
+        // those still open on the day. One statement with the centre, one without, so that the
+        // index's first column serves every plan.
         let centre_filter = |with: &'static str, without: &'static str| {
             if centre.is_some() {
                 with
@@ -522,14 +523,15 @@ impl Store {
                       WHERE open_until > ?1 AND due_on < ?1 AND created_on <= ?1 AND {}",
                     centre_filter("centre = ?2", "?2 IS NULL")
                 );
-                let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
+                let count = format!("SELECT count(*) {filter}");
+                let count = sqlx::query_scalar::<_, i64>(&count)
                     .bind(&as_of)
                     .bind(&centre)
-                    .fetch_one(s.pool())
-                    .await?;
+                    .fetch_one(s.pool());
                 // The page is chosen from the index alone (the rowid last: ties in the order
-                // they were written, the view's); then its expectations are read.
-                let page: Vec<String> = sqlx::query_scalar(&format!(
+                // they were written, the view's); then its expectations are read. The count
+                // and the page run on two connections at once (WAL readers do not block).
+                let page = format!(
                     "SELECT x.expectation
                        FROM (SELECT rowid AS r, due_on, child_id, rule, subject {filter}
                               ORDER BY due_on, child_id, {rank}, subject, rowid
@@ -538,39 +540,55 @@ impl Store {
                       ORDER BY p.due_on, p.child_id, {outer_rank}, p.subject, p.r",
                     rank = rank("rule"),
                     outer_rank = rank("p.rule"),
-                ))
-                .bind(&as_of)
-                .bind(&centre)
-                .bind(query.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64))
-                .bind(offset)
-                .fetch_all(s.pool())
-                .await?;
+                );
+                let page = sqlx::query_scalar::<_, String>(&page)
+                    .bind(&as_of)
+                    .bind(&centre)
+                    .bind(query.limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64))
+                    .bind(offset)
+                    .fetch_all(s.pool());
+                let (total, page) = tokio::try_join!(count, page)?;
                 Ok((total as u64, page))
             }
             Store::Postgres(s) => {
+                // `open_until` and the index on every field filtered and ordered by come with
+                // PostgreSQL migration 0010: the count and the page's choice read the index
+                // alone (on pages a vacuum has marked all-visible), and only the page's
+                // expectations are read from the table, by key. The count and the page run on
+                // two connections at once.
                 let filter = format!(
                     "FROM follow_up_expectations
-                      WHERE coalesce(resolved_on, '9999-12-31') > $1
-                        AND due_on < $1 AND created_on <= $1 AND {}",
+                      WHERE open_until > $1 AND due_on < $1 AND created_on <= $1 AND {}",
                     centre_filter("centre = $2", "$2::text IS NULL")
                 );
-                let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {filter}"))
+                let count = format!("SELECT count(*) {filter}");
+                let count = sqlx::query_scalar::<_, i64>(&count)
                     .bind(&as_of)
                     .bind(&centre)
-                    .fetch_one(s.pool())
-                    .await?;
-                let page: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT expectation::text {filter}
-                      ORDER BY due_on, (expectation->>'child_id') COLLATE \"C\", {}, subject NULLS FIRST
-                      LIMIT $3 OFFSET $4",
-                    rank("rule")
-                ))
-                .bind(&as_of)
-                .bind(&centre)
-                .bind(query.limit.map(|l| l.min(i64::MAX as usize) as i64))
-                .bind(offset)
-                .fetch_all(s.pool())
-                .await?;
+                    .fetch_one(s.pool());
+                // Ties in the order the view holds them (`ordinal`), as on SQLite.
+                let order = |p: &str| {
+                    format!(
+                        "{p}due_on, {p}child_id COLLATE \"C\", {}, {p}subject NULLS FIRST, {p}ordinal",
+                        rank(&format!("{p}rule"))
+                    )
+                };
+                let page = format!(
+                    "SELECT x.expectation::text
+                       FROM (SELECT child_id, ordinal, due_on, rule, subject {filter}
+                              ORDER BY {} LIMIT $3 OFFSET $4) p
+                       JOIN follow_up_expectations x USING (child_id, ordinal)
+                      ORDER BY {}",
+                    order(""),
+                    order("p."),
+                );
+                let page = sqlx::query_scalar::<_, String>(&page)
+                    .bind(&as_of)
+                    .bind(&centre)
+                    .bind(query.limit.map(|l| l.min(i64::MAX as usize) as i64))
+                    .bind(offset)
+                    .fetch_all(s.pool());
+                let (total, page) = tokio::try_join!(count, page)?;
                 Ok((total as u64, page))
             }
         }
