@@ -164,6 +164,8 @@ impl App {
     ) -> Result<Recorded, AppError> {
         // Once: without a key, a fresh one is made (and an opening's child derived from it).
         let envelope = input.envelope()?;
+        // The file's centre, once the guard has loaded the file to decide.
+        let mut centre = None;
         if !matches!(input.command, ChildFileCommand::OpenFile(_)) {
             let action = Action::Record(EntryKind::of(&input.command));
             let acting = self
@@ -179,6 +181,7 @@ impl App {
                     });
                 }
             }
+            centre = file.centre;
         } else if self.acting().is_some_and(|a| a.break_glass.is_some()) {
             return Err(AppError::Denied(access::Denial::BreakGlass(
                 "opens a file for reading (history, plan, trajectory), never for a list or a write",
@@ -192,7 +195,10 @@ impl App {
                 actual: 0,
             });
         }
-        let recorder = self.recorder(principal, envelope.0, &input.command).await?;
+        let recorder = match centre {
+            Some(centre) => recorder_in(principal, envelope.0, centre, &input.command)?,
+            None => self.recorder(principal, envelope.0, &input.command).await?,
+        };
         // Today is the file's centre's today, wherever the command comes from.
         let calendar = self.calendar_of(&recorder.centre).await?;
         let mut request = input.into_request(envelope, recorder);
@@ -221,29 +227,14 @@ impl App {
         child: ChildId,
         command: &ChildFileCommand,
     ) -> Result<Recorder, AppError> {
-        let role = recording_role(principal)?;
+        recording_role(principal)?;
         let centre = match command {
             ChildFileCommand::OpenFile(opened) => opened.centre.clone(),
             _ => ChildHistory::from_events(self.store.history(child).await?)
                 .centre()
                 .ok_or(AppError::UnknownChild(child))?,
         };
-        if !principal.works_for(&centre) {
-            tracing::info!(%child, %centre, person = %principal.person, "refused: another centre's file");
-            return Err(other_centre(principal, centre));
-        }
-        // The role must record this kind of entry (app/access.rs).
-        access::decide(
-            principal,
-            Action::Record(EntryKind::of(command)),
-            Scope::File(&centre),
-            None,
-        )?;
-        Ok(Recorder {
-            person: principal.person.clone(),
-            role,
-            centre,
-        })
+        recorder_in(principal, child, centre, command)
     }
 
     #[tracing::instrument(name = "command", skip_all, fields(child = %request.child_id, command = request.command.name(), centre = %request.recorded_by.centre))]
@@ -360,6 +351,33 @@ impl App {
         .await?;
         self.principal(&person).await
     }
+}
+
+/// Who records `command` in `child`'s file, whose centre is `centre`: the principal, in their
+/// role, if the centre is one of theirs and the role records this kind of entry.
+fn recorder_in(
+    principal: &Principal,
+    child: ChildId,
+    centre: CentreId,
+    command: &ChildFileCommand,
+) -> Result<Recorder, AppError> {
+    let role = recording_role(principal)?;
+    if !principal.works_for(&centre) {
+        tracing::info!(%child, %centre, person = %principal.person, "refused: another centre's file");
+        return Err(other_centre(principal, centre));
+    }
+    // The role must record this kind of entry (app/access.rs).
+    access::decide(
+        principal,
+        Action::Record(EntryKind::of(command)),
+        Scope::File(&centre),
+        None,
+    )?;
+    Ok(Recorder {
+        person: principal.person.clone(),
+        role,
+        centre,
+    })
 }
 
 /// The role `principal` records in, or why they cannot record.
