@@ -270,8 +270,8 @@ async fn stored_index(store: &Store) -> Index {
         .await
         .unwrap(),
         Store::Postgres(s) => sqlx::query_as(
-            "SELECT child_id, centre, created_on, due_on, coalesce(resolved_on, '9999-12-31'),
-                    rule, subject, expectation::text
+            "SELECT child_id, centre, created_on, due_on, open_until, rule, subject,
+                    expectation::text
                FROM follow_up_expectations ORDER BY child_id, ordinal",
         )
         .fetch_all(s.pool())

@@ -227,6 +227,7 @@ impl App {
         child: ChildId,
         command: &ChildFileCommand,
     ) -> Result<Recorder, AppError> {
+        // Before the file is loaded: someone who records nothing learns nothing of the file.
         recording_role(principal)?;
         let centre = match command {
             ChildFileCommand::OpenFile(opened) => opened.centre.clone(),
