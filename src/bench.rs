@@ -582,8 +582,8 @@ pub async fn run(
     }
 
     // The worklist of one centre, through the application layer and as its SQL alone, once
-    // the index table is vacuumed as autovacuum would have.
-    store.vacuum_worklist_index().await?;
+    // its table is vacuumed and the events analysed, as autovacuum would have.
+    store.vacuum_for_worklist().await?;
     progress(&format!("asking for the worklist {samples} times"));
     let centre = spec.centre.clone();
     let as_of = spec.until;

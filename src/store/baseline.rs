@@ -295,16 +295,22 @@ impl Store {
         Ok(n)
     }
 
-    /// Vacuums the worklist's index table, as autovacuum does on a running PostgreSQL server
-    /// soon after a catch-up or a rebuild (migration 0010 asks for it after 2% of the table
-    /// changed), so that the worklist is timed as a server serves it, not in the minute after a
-    /// bulk write. Only the table's owner (or a superuser) vacuums; another role's `VACUUM` is
-    /// skipped with a warning. Nothing to do on SQLite.
-    pub async fn vacuum_worklist_index(&self) -> Result<(), StoreError> {
+    /// Vacuums the worklist's index table and gathers the statistics of the events, as
+    /// autovacuum does on a running PostgreSQL server soon after a bulk write (migration 0010
+    /// asks it to visit the worklist's table after 2% of it changed), so that the worklist is
+    /// timed as a server serves it, not in the minute after an import and a rebuild: an
+    /// index-only scan needs pages marked all-visible, and without the events' statistics the
+    /// count of events a view lacks (the answer's freshness) is planned as a scan of every
+    /// event's key. Only a table's owner (or a superuser) vacuums and analyses it; another
+    /// role's is skipped with a warning. Nothing to do on SQLite.
+    pub async fn vacuum_for_worklist(&self) -> Result<(), StoreError> {
         if let Store::Postgres(s) = self {
-            sqlx::query("VACUUM (ANALYZE) follow_up_expectations")
-                .execute(s.pool())
-                .await?;
+            for sql in [
+                "VACUUM (ANALYZE) follow_up_expectations",
+                "ANALYZE events, proj_follow_up",
+            ] {
+                sqlx::query(sql).execute(s.pool()).await?;
+            }
         }
         Ok(())
     }
