@@ -140,6 +140,41 @@ async fn the_worklist_is_filtered_and_paged_by_the_store(store: TestStore) {
         worklist(&app, &names, Some("centre-sud"), "2024-04-03", Page::ALL).await,
         (0, vec![])
     );
+
+    // Later, a's family contact and b's first meeting happen (a's first meeting never does).
+    // On 25 May the worklist is the same four gaps: two of them resolved after that day, two
+    // not resolved at all, and pages straddle the two kinds.
+    record(&store, a, "a-contact", contact("2024-06-01")).await;
+    record(&store, b, "b-meeting", meeting("2024-06-05")).await;
+    common::catch_up_fully(&app).await;
+    assert_eq!(
+        worklist(&app, &names, None, "2024-05-25", Page::ALL).await,
+        (4, all.clone())
+    );
+    for offset in 0..5 {
+        for limit in 1..4 {
+            let end = (offset + limit).min(all.len());
+            let expected = all[offset.min(all.len())..end].to_vec();
+            assert_eq!(
+                worklist(&app, &names, None, "2024-05-25", page(offset, limit)).await,
+                (4, expected),
+                "offset {offset}, limit {limit}"
+            );
+        }
+    }
+    assert_eq!(
+        worklist(&app, &names, Some("centre-sud"), "2024-05-25", page(1, 1)).await,
+        (2, all[2..3].to_vec())
+    );
+    // On 10 June only a's first meeting is still overdue in Centre-Sud (its next family contact
+    // is due on 31 July).
+    assert_eq!(
+        worklist(&app, &names, Some("centre-sud"), "2024-06-10", Page::ALL).await,
+        (
+            1,
+            vec![line("first_meeting", "a", "centre-sud", "2024-04-03", 68)]
+        )
+    );
 }
 
 on_both_stores!(the_worklist_is_filtered_and_paged_by_the_store);

@@ -29,6 +29,10 @@ const UPSERT_CHUNK: usize = 1000;
 /// The most rows one read asks for (SQL's `LIMIT` is a signed 64-bit number).
 const MAX_LIMIT: usize = i64::MAX as usize;
 
+/// `open_until` of an expectation not resolved (the worklist's index tables, PostgreSQL 0010
+/// and SQLite 0010): after every date.
+const UNRESOLVED: &str = "9999-12-31";
+
 /// An event of a batch: where it is in commit order, and whose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchEvent {
@@ -551,17 +555,20 @@ impl Store {
                 Ok((total as u64, page))
             }
             Store::Postgres(s) => {
-                // `open_until` and the index on every field filtered and ordered by come with
-                // PostgreSQL migration 0010: the count and the page's choice read the index
-                // alone (on pages a vacuum has marked all-visible), and only the page's
-                // expectations are read from the table, by key. The count and the page run on
-                // two connections at once.
-                let filter = format!(
-                    "FROM follow_up_expectations
-                      WHERE open_until > $1 AND due_on < $1 AND created_on <= $1 AND {}",
-                    centre_filter("centre = $2", "$2::text IS NULL")
-                );
-                let count = format!("SELECT count(*) {filter}");
+                // `open_until` and the indexes come with PostgreSQL migration 0010: the count
+                // reads a narrow index of the filtered fields, the page's choice the index of
+                // every field filtered and ordered by (on pages a vacuum has marked all-visible,
+                // neither reads the table), and only the page's expectations are read from the
+                // table, by key. The count and the page run on two connections at once.
+                let open = |extra: &str| {
+                    format!(
+                        "FROM follow_up_expectations
+                          WHERE open_until > $1 {extra} AND due_on < $1 AND created_on <= $1
+                            AND {}",
+                        centre_filter("centre = $2", "$2::text IS NULL")
+                    )
+                };
+                let count = format!("SELECT count(*) {}", open(""));
                 let count = sqlx::query_scalar::<_, i64>(&count)
                     .bind(&as_of)
                     .bind(&centre)
@@ -573,20 +580,37 @@ impl Store {
                         rank(&format!("{p}rule"))
                     )
                 };
+                // The page is chosen from two parts, each taking at most `offset + limit`:
+                // the unresolved expectations, whose entries of the index share one
+                // `open_until` and so come in due-date order (the index is read from the most
+                // overdue on, and only as far as the page needs), and those resolved after the
+                // day (none when the day is today).
+                let part = |extra: &str| {
+                    format!(
+                        "(SELECT child_id, ordinal, due_on, rule, subject {}
+                           ORDER BY {} LIMIT $5)",
+                        open(extra),
+                        order("")
+                    )
+                };
                 let page = format!(
                     "SELECT x.expectation::text
-                       FROM (SELECT child_id, ordinal, due_on, rule, subject {filter}
+                       FROM (SELECT * FROM ({} UNION ALL {}) u
                               ORDER BY {} LIMIT $3 OFFSET $4) p
                        JOIN follow_up_expectations x USING (child_id, ordinal)
                       ORDER BY {}",
+                    part(&format!("AND open_until = '{UNRESOLVED}'")),
+                    part(&format!("AND open_until < '{UNRESOLVED}'")),
                     order(""),
                     order("p."),
                 );
+                let limit = query.limit.map(|l| l.min(i64::MAX as usize) as i64);
                 let page = sqlx::query_scalar::<_, String>(&page)
                     .bind(&as_of)
                     .bind(&centre)
-                    .bind(query.limit.map(|l| l.min(i64::MAX as usize) as i64))
+                    .bind(limit)
                     .bind(offset)
+                    .bind(limit.map(|l| l.saturating_add(offset)))
                     .fetch_all(s.pool());
                 let (total, page) = tokio::try_join!(count, page)?;
                 Ok((total as u64, page))
