@@ -328,32 +328,6 @@ async fn folded_index(store: &Store, children: &[ChildId], rules: &FollowUpRules
     index
 }
 
-/// Records a generated journey for each of `children` (the same journeys on every run); returns
-/// the children.
-async fn record_journeys(store: &Store, children: usize, seed: u8) -> Vec<ChildId> {
-    use proptest::strategy::ValueTree;
-    let mut generator = TestRunner::new_with_rng(
-        Config::default(),
-        proptest::test_runner::TestRng::from_seed(
-            proptest::test_runner::RngAlgorithm::ChaCha,
-            &[seed; 32],
-        ),
-    );
-    let mut ids = Vec::new();
-    for _ in 0..children {
-        let steps = steps(30).new_tree(&mut generator).unwrap().current();
-        let child = ChildId::new_random();
-        let (mut journey, mut commands) = Journey::open(child, calendar().today);
-        commands.extend(steps.iter().filter_map(|step| journey.command_for(step)));
-        for (n, command) in commands.into_iter().enumerate() {
-            let req = request(child, &format!("j-{n}"), command);
-            store.record(calendar(), req).await.unwrap();
-        }
-        ids.push(child);
-    }
-    ids
-}
-
 /// The worklist's index of expectations (`follow_up_expectations`, kept by triggers on the
 /// follow-up views) holds exactly the expectations of the events: after the first catch-up
 /// (a rebuild), after a rebuild, after a catch-up of new commands on old and new files, and
@@ -361,7 +335,7 @@ async fn record_journeys(store: &Store, children: usize, seed: u8) -> Vec<ChildI
 async fn the_worklist_index_holds_the_expectations_of_the_events(store: TestStore) {
     let rules = FollowUpRules::default();
     let runner = Runner::new(&store, rules.clone());
-    let mut children = record_journeys(&store, 12, 7).await;
+    let mut children = common::journeys::record_journeys(&store, 12, 7).await;
     children.extend(common::record_cohort(&store, 20).await);
     runner.catch_up().await.unwrap();
     let expected = folded_index(&store, &children, &rules).await;
@@ -374,7 +348,7 @@ async fn the_worklist_index_holds_the_expectations_of_the_events(store: TestStor
     runner.rebuild(&Projection::ALL, |_| {}).await.unwrap();
     assert_eq!(stored_index(&store).await, expected, "after a rebuild");
     // New commands: new files, and a family contact in old ones (refused in a closed file).
-    children.extend(record_journeys(&store, 6, 8).await);
+    children.extend(common::journeys::record_journeys(&store, 6, 8).await);
     for child in &children[..10] {
         let _ = store
             .record(

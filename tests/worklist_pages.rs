@@ -8,6 +8,7 @@ use common::{calendar, TestStore};
 use lifecourse::app::{App, Page};
 use lifecourse::fixtures::*;
 use lifecourse_events::*;
+use lifecourse_projections::{expectations, gaps_on, ChildHistory, FollowUpRules, Gap};
 
 async fn record(
     store: &TestStore,
@@ -177,4 +178,93 @@ async fn the_worklist_is_filtered_and_paged_by_the_store(store: TestStore) {
     );
 }
 
-on_both_stores!(the_worklist_is_filtered_and_paged_by_the_store);
+/// The worklist the store filters, orders and pages in SQL is the fold's own (`gaps_on` over
+/// every expectation folded straight from each child's events), on every day tried — before,
+/// between and after entries, many recorded late and dated back, some corrected — for every
+/// centre and for each one, whole and page by page.
+async fn the_stores_worklist_is_the_folds_on_every_day(store: TestStore) {
+    let mut children = common::journeys::record_journeys(&store, 15, 3).await;
+    children.extend(common::record_cohort(&store, 25).await);
+    let app = App::new(store.store.clone());
+    common::catch_up_fully(&app).await;
+    let rules = FollowUpRules::default();
+    let mut folded = Vec::new();
+    for child in &children {
+        let history = ChildHistory::from_events(store.history(*child).await.unwrap());
+        folded.extend(expectations(&history, &rules));
+    }
+    let mut centres: Vec<Option<CentreId>> =
+        folded.iter().map(|e| Some(e.centre.clone())).collect();
+    centres.sort();
+    centres.dedup();
+    centres.push(None);
+    let line = |g: &Gap| {
+        (
+            g.child_id,
+            g.rule,
+            g.subject,
+            g.centre.clone(),
+            g.due_on,
+            g.days_overdue,
+        )
+    };
+    let (mut days, mut gaps_seen) = (0, 0);
+    let mut as_of = date("2020-01-01");
+    while as_of <= date("2026-12-31") {
+        for centre in &centres {
+            let expected: Vec<_> = gaps_on(
+                folded
+                    .iter()
+                    .filter(|e| centre.as_ref().is_none_or(|c| e.centre == *c)),
+                as_of,
+            )
+            .iter()
+            .map(line)
+            .collect();
+            let whole = app
+                .gaps(centre.as_ref(), as_of, None, Page::ALL)
+                .await
+                .unwrap()
+                .value;
+            assert_eq!(whole.total, expected.len(), "{as_of}, {centre:?}");
+            let got: Vec<_> = whole.gaps.iter().map(line).collect();
+            assert_eq!(got, expected, "{as_of}, {centre:?}");
+            let n = expected.len();
+            for (offset, limit) in [(0, 1), (0, 7), (3, 7), (n.saturating_sub(4), 7), (n, 3)] {
+                let page = app
+                    .gaps(
+                        centre.as_ref(),
+                        as_of,
+                        None,
+                        Page {
+                            offset,
+                            limit: Some(limit),
+                        },
+                    )
+                    .await
+                    .unwrap()
+                    .value;
+                let got: Vec<_> = page.gaps.iter().map(line).collect();
+                let wanted = &expected[offset.min(n)..(offset + limit).min(n)];
+                assert_eq!(page.total, n, "{as_of}, {centre:?}, offset {offset}");
+                assert_eq!(
+                    got, wanted,
+                    "{as_of}, {centre:?}, offset {offset}, limit {limit}"
+                );
+            }
+            days += 1;
+            gaps_seen += n;
+        }
+        as_of = as_of.plus_days(61);
+    }
+    assert!(centres.len() >= 2, "the files have a centre");
+    assert!(
+        days > 80 && gaps_seen > 500,
+        "{days} lists, {gaps_seen} gaps"
+    );
+}
+
+on_both_stores!(
+    the_worklist_is_filtered_and_paged_by_the_store,
+    the_stores_worklist_is_the_folds_on_every_day,
+);

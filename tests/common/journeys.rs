@@ -424,3 +424,30 @@ fn scope(research: bool) -> ConsentScope {
         ConsentScope::InformationSharing
     }
 }
+
+/// Records a generated journey for each of `children` (the same journeys on every run); returns
+/// the children.
+pub async fn record_journeys(store: &lifecourse::Store, children: usize, seed: u8) -> Vec<ChildId> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut generator = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[seed; 32],
+        ),
+    );
+    let mut ids = Vec::new();
+    for _ in 0..children {
+        let steps = steps(30).new_tree(&mut generator).unwrap().current();
+        let child = ChildId::new_random();
+        let (mut journey, mut commands) = Journey::open(child, super::calendar().today);
+        commands.extend(steps.iter().filter_map(|step| journey.command_for(step)));
+        for (n, command) in commands.into_iter().enumerate() {
+            let req = request(child, &format!("j-{n}"), command);
+            store.record(super::calendar(), req).await.unwrap();
+        }
+        ids.push(child);
+    }
+    ids
+}
