@@ -164,9 +164,8 @@ impl App {
     ) -> Result<Recorded, AppError> {
         // Once: without a key, a fresh one is made (and an opening's child derived from it).
         let envelope = input.envelope()?;
-        // The file's centre, once the guard has loaded the file to decide.
-        let mut centre = None;
-        if !matches!(input.command, ChildFileCommand::OpenFile(_)) {
+        // The file's centre, once the guard has loaded the file to decide (none for an opening).
+        let centre = if !matches!(input.command, ChildFileCommand::OpenFile(_)) {
             let action = Action::Record(EntryKind::of(&input.command));
             let acting = self
                 .acting_as(principal.clone(), self.channel())
@@ -181,7 +180,7 @@ impl App {
                     });
                 }
             }
-            centre = file.centre;
+            file.centre
         } else if self.acting().is_some_and(|a| a.break_glass.is_some()) {
             return Err(AppError::Denied(access::Denial::BreakGlass(
                 "opens a file for reading (history, plan, trajectory), never for a list or a write",
@@ -194,7 +193,9 @@ impl App {
                 expected,
                 actual: 0,
             });
-        }
+        } else {
+            None
+        };
         let recorder = match centre {
             Some(centre) => recorder_in(principal, envelope.0, centre, &input.command)?,
             None => self.recorder(principal, envelope.0, &input.command).await?,
